@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# ctflow convert vs softflowd vs a bare libpcap read loop, in one run.
+#
+#   bench/run.sh [PACKETS] [FLOWS] [CONCURRENT_FLOWS]
+#
+# Builds a release tree in build-bench/, generates the captures with
+# tests/tools/gen-pcap, and prints a markdown table of packets/s, the ratios
+# against the peers, and peak RSS per open flow. Results go to
+# bench/out/results.md as well. Single-threaded everything; the page cache
+# is warmed first so the disk is not measured.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PACKETS=${1:-5000000}
+FLOWS=${2:-500000}
+CONC=${3:-1000000}
+OUT=bench/out
+mkdir -p "$OUT"
+scripts/deps.sh test
+
+[[ -f build-bench/build.ninja ]] || meson setup build-bench -Dbuildtype=release -Db_ndebug=true >/dev/null
+ninja -C build-bench >/dev/null
+CTFLOW=build-bench/src/ctflow
+GEN=build-bench/tests/tools/gen-pcap
+LOOP=build-bench/bench/pcap-loop
+
+# time_cmd OUTVAR CMD...: elapsed seconds and max RSS (KiB) of CMD
+time_cmd() {
+  local -n _res=$1; shift
+  /usr/bin/time -f "%e %M" -o "$OUT/time.txt" "$@" >/dev/null 2>"$OUT/stderr.txt" || {
+    echo "bench: failed: $*" >&2; cat "$OUT/stderr.txt" >&2; return 1; }
+  _res=$(cat "$OUT/time.txt")
+}
+
+best_of3() {   # best elapsed of three runs; echoes "secs rss"
+  local best="" r
+  for _ in 1 2 3; do
+    time_cmd r "$@"
+    if [[ -z $best ]] || awk -v a="${r% *}" -v b="${best% *}" 'BEGIN{exit !(a<b)}'; then best=$r; fi
+  done
+  echo "$best"
+}
+
+free_port() { /usr/bin/python3 -c 'import socket;s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM);s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
+
+echo "== generating $PACKETS packets over $FLOWS flows" >&2
+[[ -f $OUT/bench.pcap ]] || $GEN --scenario bench --packets "$PACKETS" --flows "$FLOWS" \
+  --out "$OUT/bench.pcap" --truth /dev/null
+[[ -f $OUT/conc.pcap ]] || $GEN --scenario bench-concurrent --flows "$CONC" \
+  --out "$OUT/conc.pcap" --truth /dev/null
+[[ -f $OUT/tiny.pcap ]] || $GEN --scenario bench-concurrent --flows 10 \
+  --out "$OUT/tiny.pcap" --truth /dev/null
+cat "$OUT"/*.pcap >/dev/null   # warm the page cache
+
+echo "== bare libpcap loop" >&2
+loop=$(best_of3 $LOOP "$OUT/bench.pcap")
+
+echo "== ctflow convert -> /dev/null" >&2
+ct_file=$(best_of3 $CTFLOW convert -q --no-progress --idle-timeout 60 -o /dev/null "$OUT/bench.pcap")
+
+port=$(free_port)
+echo "== ctflow convert -> UDP sink (unpaced)" >&2
+/usr/bin/python3 bench/udp-sink.py --port "$port" --idle 5 >"$OUT/sink-ctflow.json" &
+sink=$!; sleep 0.5
+ct_udp=$(best_of3 $CTFLOW convert -q --no-progress --idle-timeout 60 --udp-rate 0 \
+  -C "udp://127.0.0.1:$port" "$OUT/bench.pcap")
+kill -TERM $sink 2>/dev/null; wait $sink || true
+
+port=$(free_port)
+echo "== softflowd -r -> UDP sink" >&2
+/usr/bin/python3 bench/udp-sink.py --port "$port" --idle 5 >"$OUT/sink-softflowd.json" &
+sink=$!; sleep 0.5
+sf=$(best_of3 softflowd -d -r "$OUT/bench.pcap" -n "127.0.0.1:$port" -v 10 -b -A milli -6 \
+  -c none -m $((FLOWS * 2)) -t general=60s)
+kill -TERM $sink 2>/dev/null; wait $sink || true
+
+echo "== peak RSS with $CONC concurrent flows" >&2
+time_cmd base $CTFLOW convert -q --no-progress --max-flows $((CONC * 2)) -o /dev/null "$OUT/tiny.pcap"
+time_cmd conc $CTFLOW convert -q --no-progress --max-flows $((CONC * 2)) -o /dev/null "$OUT/conc.pcap"
+port=$(free_port)
+time_cmd sfbase softflowd -d -r "$OUT/tiny.pcap" -n "127.0.0.1:$port" -v 10 -b -A milli -6 -c none -m $((CONC * 2))
+time_cmd sfconc softflowd -d -r "$OUT/conc.pcap" -n "127.0.0.1:$port" -v 10 -b -A milli -6 -c none -m $((CONC * 2))
+
+/usr/bin/python3 - "$PACKETS" "$CONC" "$loop" "$ct_file" "$ct_udp" "$sf" "$base" "$conc" "$sfbase" "$sfconc" <<'PY' | tee "$OUT/results.md"
+import sys
+pk, conc = int(sys.argv[1]), int(sys.argv[2])
+def sr(s): a, b = s.split(); return float(a), int(b)
+loop, ctf, ctu, sf = (sr(x) for x in sys.argv[3:7])
+base, cc, sfb, sfc = (sr(x) for x in sys.argv[7:11])
+pps = lambda t: pk / max(t[0], 1e-9)
+print(f"| run | seconds | packets/s | vs bare loop | vs softflowd |")
+print(f"|---|---:|---:|---:|---:|")
+for name, t in (("bare libpcap loop", loop), ("ctflow convert -o /dev/null", ctf),
+                ("ctflow convert -C udp (unpaced)", ctu), ("softflowd -r (UDP)", sf)):
+    print(f"| {name} | {t[0]:.2f} | {pps(t):,.0f} | {pps(t)/pps(loop):.2f} | {pps(t)/pps(sf):.2f} |")
+per = (cc[1] - base[1]) * 1024 / conc
+sfper = (sfc[1] - sfb[1]) * 1024 / conc
+print()
+print(f"| peak RSS, {conc:,} concurrent flows | KiB | bytes per open flow |")
+print(f"|---|---:|---:|")
+print(f"| ctflow convert | {cc[1]:,} (baseline {base[1]:,}) | {per:.0f} |")
+print(f"| softflowd | {sfc[1]:,} (baseline {sfb[1]:,}) | {sfper:.0f} |")
+PY
