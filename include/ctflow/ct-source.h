@@ -71,12 +71,15 @@ int ctf_ct_source_read(struct ctf_ct_source *s, ctf_ct_entry_fn fn, void *userda
 
 /**
  * ctf_ct_source_dump - dump the namespace's whole conntrack table
+ * @ret_complete: set to false when any dump message carried
+ *                NLM_F_DUMP_INTR (the table changed shape mid-dump, so
+ *                entries may be missing); may be NULL
  *
  * Blocking, on a socket of its own; entries arrive with msg CTF_CT_DUMP.
  * Events keep queueing on the event socket meanwhile.
  */
 gboolean ctf_ct_source_dump(struct ctf_ct_source *s, ctf_ct_entry_fn fn, void *userdata,
-			    GError **error);
+			    bool *ret_complete, GError **error);
 
 void ctf_ct_source_get_stats(const struct ctf_ct_source *s, struct ctf_ct_source_stats *ret);
 
