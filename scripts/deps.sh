@@ -11,6 +11,7 @@ build_pkgs=(
 test_pkgs=(
   libcmocka-dev libfixbuf-tools nfdump tshark python3 python3-ipfix python3-scapy
   conntrack nftables iproute2 procps psmisc softflowd time
+  iputils-ping
 )
 
 want=("${build_pkgs[@]}")

@@ -41,7 +41,11 @@ struct ctf_export_config {
 	unsigned reconnect_min_s;	/* TCP backoff start (default 60, RFC 7011 10.4.4) */
 	unsigned reconnect_max_s;	/* TCP backoff cap (default 600) */
 	size_t queue_max;		/* records held per collector while it is down */
-	unsigned udp_rate;		/* UDP messages/s per collector, 0 = unpaced */
+	unsigned udp_rate;		/* UDP messages/s per collector, 0 = unpaced
+					 * (default 4000; a local nfcapd 1.7.1 lost
+					 * records above ~8000, see docs/export.md) */
+	unsigned udp_mtu;		/* largest UDP message, 512..65000 (default
+					 * 1420, libfixbuf's own UDP limit) */
 	unsigned flush_ms;		/* a partial message leaves within this (default 1000) */
 	unsigned shutdown_timeout_s;	/* ctf_exporter_finish() waits this long for a collector */
 };
@@ -97,9 +101,11 @@ void ctf_exporter_tick(struct ctf_exporter *ex);
 /**
  * ctf_exporter_finish - flush everything and send final statistics
  *
- * Waits up to shutdown_timeout_s for collectors that are down; records
- * still undelivered then are counted as dropped. Returns FALSE (with a
- * message naming the outputs) when any output dropped records.
+ * Waits up to shutdown_timeout_s for collectors that are down (one
+ * immediate attempt, then the backoff schedule) and for TCP collectors to
+ * acknowledge what was sent; records still undelivered then are counted
+ * as dropped. Returns FALSE (with a message naming the outputs) when any
+ * output dropped records or failed to write. Call once; push nothing after.
  */
 gboolean ctf_exporter_finish(struct ctf_exporter *ex, GError **error);
 

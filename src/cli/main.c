@@ -13,6 +13,7 @@ static void usage(FILE *fp)
 		"Usage: ctflow COMMAND [OPTION...]\n"
 		"\n"
 		"Commands:\n"
+		"  run               export the kernel's conntrack flows live\n"
 		"  convert FILE...   convert pcap/pcapng captures to IPFIX flow records\n"
 		"\n"
 		"  ctflow COMMAND --help   options of a command\n"
@@ -37,6 +38,8 @@ int main(int argc, char **argv)
 		printf("ctflow %s\n", CTFLOW_VERSION);
 		return CTF_EXIT_OK;
 	}
+	if (strcmp(argv[1], "run") == 0)
+		return ctf_cmd_run(argc - 1, argv + 1);
 	if (strcmp(argv[1], "convert") == 0)
 		return ctf_cmd_convert(argc - 1, argv + 1);
 	fprintf(stderr, "ctflow: unknown command '%s'\n", argv[1]);

@@ -1,15 +1,214 @@
-/* STUB: replaced by the export layer */
-#include "ctflow/export.h"
+/*
+ * The exporter: configuration, the list of outputs, and the fan-out.
+ *
+ * Converts each record once to the IPFIX internal struct (when any IPFIX
+ * output exists) and hands it to every output; splits biflows for
+ * --uniflow; runs the outputs' timers; collects their drops at finish.
+ * Encoding and transports live in the other files of src/export.
+ */
+#define G_LOG_DOMAIN "ctflow-export"
+
+#include <string.h>
+
 #include "ctflow/error.h"
-struct ctf_exporter { int dummy; };
-void ctf_export_config_init(struct ctf_export_config *cfg) { *cfg = (struct ctf_export_config){0}; }
-struct ctf_exporter *ctf_exporter_new(const struct ctf_export_config *cfg, GError **error) { return g_new0(struct ctf_exporter, 1); }
-gboolean ctf_exporter_add_url(struct ctf_exporter *ex, const char *url, GError **error) { return TRUE; }
-void ctf_exporter_add_view(struct ctf_exporter *ex, enum ctf_view_format fmt, FILE *fp) {}
-void ctf_exporter_push(struct ctf_exporter *ex, const struct ctf_record *rec) {}
-void ctf_exporter_tick(struct ctf_exporter *ex) {}
-gboolean ctf_exporter_finish(struct ctf_exporter *ex, GError **error) { return TRUE; }
-size_t ctf_exporter_n_outputs(const struct ctf_exporter *ex) { return 0; }
-const char *ctf_exporter_output_name(const struct ctf_exporter *ex, size_t i) { return ""; }
-void ctf_exporter_output_stats(const struct ctf_exporter *ex, size_t i, struct ctf_export_stats *ret_stats) {}
-void ctf_exporter_free(struct ctf_exporter *ex) { g_free(ex); }
+#include "ctflow/export-url.h"
+#include "ctflow/export.h"
+#include "ctflow/ipfix-schema.h"
+#include "output.h"
+
+struct ctf_exporter {
+	struct ctf_export_config cfg;
+	struct ctf_ipfix_schema *schema;
+	struct ctf_output_env env;	/* points into this struct */
+	GPtrArray *outputs;		/* struct ctf_output * */
+	bool have_ipfix;
+};
+
+void ctf_export_config_init(struct ctf_export_config *cfg)
+{
+	*cfg = (struct ctf_export_config){
+		.odid = 0,
+		.pen = CTF_DEFAULT_PEN,
+		.template_refresh_s = 60,
+		.reconnect_min_s = 60,
+		.reconnect_max_s = 600,
+		.queue_max = 1000000,
+		.udp_rate = 4000,
+		.udp_mtu = 1420,
+		.flush_ms = 1000,
+		.shutdown_timeout_s = 10,
+	};
+}
+
+static gboolean check_config(const struct ctf_export_config *cfg, GError **error)
+{
+	const char *why = NULL;
+
+	if (cfg->template_refresh_s == 0)
+		why = "template refresh interval must be at least 1 s (RFC 7011 8.4)";
+	else if (cfg->reconnect_min_s == 0)
+		why = "reconnect backoff must be at least 1 s";
+	else if (cfg->reconnect_max_s < cfg->reconnect_min_s)
+		why = "maximum reconnect backoff is below the minimum";
+	else if (cfg->udp_mtu < 512 || cfg->udp_mtu > 65000)
+		why = "UDP message size must be from 512 to 65000 octets";
+	if (why) {
+		g_set_error(error, CTF_ERROR, CTF_ERROR_USAGE, "export: %s", why);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+static void output_free(gpointer p)
+{
+	struct ctf_output *o = p;
+
+	o->ops->free(o);
+}
+
+struct ctf_exporter *ctf_exporter_new(const struct ctf_export_config *cfg,
+				      GError **error)
+{
+	g_autoptr(ctf_exporter) ex = NULL;
+
+	if (!check_config(cfg, error))
+		return NULL;
+	ex = g_new0(struct ctf_exporter, 1);
+	ex->cfg = *cfg;
+	ex->outputs = g_ptr_array_new_with_free_func(output_free);
+	ex->schema = ctf_ipfix_schema_new(cfg->pen, error);
+	if (!ex->schema)
+		return NULL;
+	ex->env.cfg = &ex->cfg;
+	ex->env.schema = ex->schema;
+	ex->env.tmpl_flags = (cfg->uniflow ? 0 : CTF_TMPL_BIFLOW) |
+			     (cfg->live ? CTF_TMPL_LIVE : 0);
+	return g_steal_pointer(&ex);
+}
+
+void ctf_exporter_free(struct ctf_exporter *ex)
+{
+	if (!ex)
+		return;
+	if (ex->outputs)
+		g_ptr_array_unref(ex->outputs);
+	ctf_ipfix_schema_free(ex->schema);
+	g_free(ex);
+}
+
+gboolean ctf_exporter_add_url(struct ctf_exporter *ex, const char *url,
+			      GError **error)
+{
+	struct ctf_export_url u;
+	struct ctf_output *o = NULL;
+
+	if (!ctf_export_url_parse(url, &u, error))
+		return FALSE;
+	switch (u.scheme) {
+	case CTF_EXPORT_UDP:
+		o = ctf_output_udp_new(&ex->env, url, &u, error);
+		break;
+	case CTF_EXPORT_TCP:
+		o = ctf_output_tcp_new(&ex->env, url, &u, error);
+		break;
+	case CTF_EXPORT_FILE:
+	case CTF_EXPORT_STDOUT:
+		o = ctf_output_file_new(&ex->env, url, &u, error);
+		break;
+	}
+	ctf_export_url_clear(&u);
+	if (!o)
+		return FALSE;
+	g_ptr_array_add(ex->outputs, o);
+	ex->have_ipfix = true;
+	return TRUE;
+}
+
+void ctf_exporter_add_view(struct ctf_exporter *ex, enum ctf_view_format fmt,
+			   FILE *fp)
+{
+	g_ptr_array_add(ex->outputs, ctf_output_view_new(fmt, fp));
+}
+
+static void push_one(struct ctf_exporter *ex, const struct ctf_record *rec)
+{
+	struct ctf_ipfix_rec irec;
+
+	if (ex->have_ipfix)
+		ctf_ipfix_rec_from_record(rec, ex->env.tmpl_flags, &irec);
+	for (guint i = 0; i < ex->outputs->len; i++) {
+		struct ctf_output *o = g_ptr_array_index(ex->outputs, i);
+
+		o->ops->push(o, rec, ex->have_ipfix ? &irec : NULL);
+	}
+}
+
+void ctf_exporter_push(struct ctf_exporter *ex, const struct ctf_record *rec)
+{
+	struct ctf_record fwd, rev;
+
+	if (!ex->cfg.uniflow) {
+		push_one(ex, rec);
+		return;
+	}
+	if (ctf_record_split_uniflow(rec, &fwd, &rev) == 2) {
+		push_one(ex, &fwd);
+		push_one(ex, &rev);
+	} else {
+		push_one(ex, &fwd);
+	}
+}
+
+void ctf_exporter_tick(struct ctf_exporter *ex)
+{
+	int64_t now = g_get_monotonic_time();
+
+	for (guint i = 0; i < ex->outputs->len; i++) {
+		struct ctf_output *o = g_ptr_array_index(ex->outputs, i);
+
+		o->ops->tick(o, now);
+	}
+}
+
+gboolean ctf_exporter_finish(struct ctf_exporter *ex, GError **error)
+{
+	int64_t deadline = g_get_monotonic_time() +
+			   (int64_t)ex->cfg.shutdown_timeout_s * G_USEC_PER_SEC;
+	g_autoptr(GString) msg = g_string_new(NULL);
+
+	for (guint i = 0; i < ex->outputs->len; i++) {
+		struct ctf_output *o = g_ptr_array_index(ex->outputs, i);
+		g_autoptr(GError) err = NULL;
+
+		if (!o->ops->finish(o, deadline, &err))
+			g_string_append_printf(msg, "%s%s", msg->len ? "; " : "", err->message);
+		if (o->stats.records_dropped)
+			g_string_append_printf(msg, "%s%s dropped %" G_GUINT64_FORMAT
+					       " of %" G_GUINT64_FORMAT " records",
+					       msg->len ? "; " : "", o->name,
+					       o->stats.records_dropped, o->stats.records_in);
+	}
+	if (msg->len) {
+		g_set_error(error, CTF_ERROR, CTF_ERROR_IO, "export: %s", msg->str);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+size_t ctf_exporter_n_outputs(const struct ctf_exporter *ex)
+{
+	return ex->outputs->len;
+}
+
+const char *ctf_exporter_output_name(const struct ctf_exporter *ex, size_t i)
+{
+	g_return_val_if_fail(i < ex->outputs->len, NULL);
+	return ((struct ctf_output *)g_ptr_array_index(ex->outputs, i))->name;
+}
+
+void ctf_exporter_output_stats(const struct ctf_exporter *ex, size_t i,
+			       struct ctf_export_stats *ret_stats)
+{
+	g_return_if_fail(i < ex->outputs->len);
+	*ret_stats = ((struct ctf_output *)g_ptr_array_index(ex->outputs, i))->stats;
+}

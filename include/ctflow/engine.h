@@ -1,0 +1,86 @@
+/*
+ * The live engine: conntrack sources (one per network namespace) -> live
+ * flow table -> export thread.
+ *
+ * Runs on a GMainContext: one fd watch per source drains the event socket
+ * without ever waiting on export; a timer dumps every namespace once per
+ * active-timeout interval for interim records; an ENOBUFS is answered at
+ * once by a dump that reconciles the table. Owns the sources and the
+ * table; does not own the export thread.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <glib.h>
+
+#include "ctflow/ct-entry.h"
+#include "ctflow/export-thread.h"
+
+/* Decides whether an entry is reported at all (user filters, ctflow's own
+ * export traffic). Return true to keep. */
+typedef bool (*ctf_engine_filter_fn)(const struct ctf_ct_entry *e, void *userdata);
+
+struct ctf_engine_config {
+	char **netns;			/* names or paths; NULL/empty = current namespace */
+	size_t rcvbuf;			/* per event socket, default 64 MiB */
+	bool reliable;			/* NETLINK_BROADCAST_ERROR + NO_ENOBUFS */
+	unsigned active_timeout_s;	/* interim dump interval, default 60 */
+	size_t max_flows;		/* default 1,000,000 */
+	ctf_engine_filter_fn filter;	/* may be NULL */
+	void *filter_data;
+};
+
+struct ctf_engine_stats {
+	uint64_t events[5];		/* by enum ctf_ct_msg (summed over sources) */
+	uint64_t filtered;		/* entries the filter dropped */
+	uint64_t enobufs;		/* overruns */
+	uint64_t resyncs;		/* dumps answering an overrun */
+	uint64_t dumps;			/* all dumps */
+	uint64_t dump_entries;
+	uint64_t read_errors;
+	uint64_t records;
+	uint64_t flows_active;
+	uint64_t flows_vanished;
+	uint64_t flows_untracked;
+};
+
+struct ctf_engine;
+typedef struct ctf_engine ctf_engine;
+
+void ctf_engine_config_init(struct ctf_engine_config *cfg);
+
+/**
+ * ctf_engine_new - open every namespace's sockets and dump their tables
+ * @out: where records go (not owned; must outlive the engine)
+ *
+ * Flows that predate ctflow are adopted by the start-up dump. Returns NULL
+ * with an error naming the namespace on failure.
+ */
+struct ctf_engine *ctf_engine_new(const struct ctf_engine_config *cfg,
+				  struct ctf_export_thread *out, GError **error);
+
+/* Start reading and the interim timer on @ctx (NULL = default context). */
+void ctf_engine_attach(struct ctf_engine *e, GMainContext *ctx);
+
+/* Final dump: every tracked flow is exported with its last counters and
+ * flowEndReason 4; then stop reading. */
+void ctf_engine_shutdown(struct ctf_engine *e);
+
+/* SIGHUP: new output (not owned), filter and interval take effect for the
+ * next event; records already handed to the old output stay there. */
+void ctf_engine_reconfigure(struct ctf_engine *e, struct ctf_export_thread *out,
+			    ctf_engine_filter_fn filter, void *filter_data,
+			    unsigned active_timeout_s);
+
+void ctf_engine_get_stats(const struct ctf_engine *e, struct ctf_engine_stats *ret);
+
+/* Namespaces read, as "name (inode)" strings, for logs. */
+size_t ctf_engine_n_sources(const struct ctf_engine *e);
+const char *ctf_engine_source_name(const struct ctf_engine *e, size_t i);
+
+void ctf_engine_free(struct ctf_engine *e);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(ctf_engine, ctf_engine_free)

@@ -1,0 +1,44 @@
+/*
+ * The export thread: owns a ctf_exporter and feeds it from a queue, so
+ * that the conntrack reader never waits on a collector (a slow or dead TCP
+ * collector, UDP pacing, a full disk).
+ *
+ * The producer side (ctf_export_thread_push/commit) is single-threaded:
+ * records are batched locally and handed over per batch.
+ */
+#pragma once
+
+#include <glib.h>
+
+#include "ctflow/export.h"
+#include "ctflow/record.h"
+
+struct ctf_export_thread;
+typedef struct ctf_export_thread ctf_export_thread;
+
+/* Starts the thread; takes ownership of @ex. */
+struct ctf_export_thread *ctf_export_thread_new(struct ctf_exporter *ex);
+
+/* Copy @rec into the current batch (handed over when full). */
+void ctf_export_thread_push(struct ctf_export_thread *th, const struct ctf_record *rec);
+
+/* Hand over a partial batch now (call after each burst of events). */
+void ctf_export_thread_commit(struct ctf_export_thread *th);
+
+/* Records handed over but not yet given to the exporter. */
+guint64 ctf_export_thread_backlog(struct ctf_export_thread *th);
+
+/**
+ * ctf_export_thread_finish - drain, ctf_exporter_finish(), join
+ *
+ * Returns the exporter's verdict; the exporter stays readable through
+ * ctf_export_thread_exporter() until ctf_export_thread_free().
+ */
+gboolean ctf_export_thread_finish(struct ctf_export_thread *th, GError **error);
+
+const struct ctf_exporter *ctf_export_thread_exporter(const struct ctf_export_thread *th);
+
+/* Frees (after finish, or stops the thread without flushing). NULL ok. */
+void ctf_export_thread_free(struct ctf_export_thread *th);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(ctf_export_thread, ctf_export_thread_free)

@@ -1,0 +1,55 @@
+/*
+ * Configuration of `ctflow run`: defaults, the GKeyFile config file and
+ * command-line overrides, validated into one struct.
+ *
+ * Every option has one descriptor (group, key, type, help) used both for
+ * the file and for the command line, so the two cannot drift apart.
+ * Errors name the file, the line, the key and what is accepted.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <glib.h>
+
+#include "ctflow/export.h"
+
+struct ctf_run_config {
+	/* [export] */
+	char **collectors;		/* URLs; none: the view on stdout */
+	char *format;			/* text | json (view when no collector) */
+	struct ctf_export_config export;
+	/* [conntrack] */
+	char **netns;			/* names or paths; none: the current one */
+	unsigned active_timeout_s;	/* interim records and dumps (default 60) */
+	size_t rcvbuf;			/* bytes (default 64 MiB) */
+	bool reliable;			/* kernel reliable delivery (default off) */
+	size_t max_flows;		/* default 1,000,000 */
+	bool set_sysctls;		/* enable acct/timestamp (default on) */
+	bool activate;			/* nft table when conntrack is idle (default on) */
+	/* [filter] */
+	char **protos;
+	char **cidrs;
+	char **zones;
+	char **marks;
+};
+
+void ctf_run_config_init(struct ctf_run_config *cfg);
+void ctf_run_config_clear(struct ctf_run_config *cfg);
+
+/**
+ * ctf_run_config_load - defaults, then @path (may be NULL), then @argv
+ *
+ * Consumes the options it knows from @argc/@argv (GOptionContext);
+ * @ret_config_path gets the -c value. Returns FALSE with CTF_ERROR_USAGE
+ * naming what is wrong. --help prints and exits 0.
+ */
+gboolean ctf_run_config_load(struct ctf_run_config *cfg, int *argc, char ***argv,
+			     char **ret_config_path, GError **error);
+
+/* SIGHUP: load a fresh configuration from the original @argv (the file
+ * again, then the same overrides) into @ret_fresh, which is cleared on
+ * error. */
+gboolean ctf_run_config_reload(struct ctf_run_config *ret_fresh, char **argv, GError **error);

@@ -1,0 +1,230 @@
+/*
+ * `ctflow run`: the live flow probe.
+ *
+ * Wires configuration -> kernel settings -> export thread -> engine, runs
+ * the main loop, and owns the process lifecycle: SIGTERM/SIGINT export
+ * every tracked flow and flush the collectors; SIGHUP reloads the
+ * configuration and keeps the old one if the new one is bad.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <glib-unix.h>
+
+#include "ctflow/ct-filter.h"
+#include "ctflow/engine.h"
+#include "ctflow/error.h"
+#include "ctflow/export-thread.h"
+#include "ctflow/export-url.h"
+#include "ctflow/kernel-prep.h"
+#include "ctflow/run-config.h"
+
+#include "cli.h"
+
+struct run {
+	struct ctf_run_config cfg;
+	char **argv;			/* as given, for SIGHUP */
+	struct ctf_ct_filter *filter;
+	struct ctf_export_thread *out;
+	struct ctf_engine *engine;
+	struct ctf_kernel_prep *prep;
+	GMainLoop *loop;
+	int exit_code;
+};
+
+static struct ctf_ct_filter *build_filter(const struct ctf_run_config *cfg, GError **error)
+{
+	g_autoptr(ctf_ct_filter) f = ctf_ct_filter_new();
+
+	for (char **p = cfg->protos; p && *p; p++)
+		if (!ctf_ct_filter_add_proto(f, *p, error))
+			return NULL;
+	for (char **p = cfg->cidrs; p && *p; p++)
+		if (!ctf_ct_filter_add_cidr(f, *p, error))
+			return NULL;
+	for (char **p = cfg->zones; p && *p; p++)
+		if (!ctf_ct_filter_add_zone(f, *p, error))
+			return NULL;
+	for (char **p = cfg->marks; p && *p; p++)
+		if (!ctf_ct_filter_add_mark(f, *p, error))
+			return NULL;
+	/* ctflow's own export traffic is never reported */
+	for (char **p = cfg->collectors; p && *p; p++) {
+		struct ctf_export_url u;
+		gboolean ok;
+
+		if (!ctf_export_url_parse(*p, &u, error))
+			return NULL;
+		ok = u.scheme != CTF_EXPORT_UDP && u.scheme != CTF_EXPORT_TCP ? TRUE :
+		     ctf_ct_filter_exclude_collector(f, u.scheme == CTF_EXPORT_TCP ? 6 : 17,
+						     u.host, u.port, error);
+		ctf_export_url_clear(&u);
+		if (!ok)
+			return NULL;
+	}
+	return g_steal_pointer(&f);
+}
+
+static struct ctf_export_thread *build_output(const struct ctf_run_config *cfg, GError **error)
+{
+	struct ctf_export_config ec = cfg->export;
+	g_autoptr(ctf_exporter) ex = NULL;
+
+	ec.live = true;
+	ex = ctf_exporter_new(&ec, error);
+	if (!ex)
+		return NULL;
+	for (char **p = cfg->collectors; p && *p; p++)
+		if (!ctf_exporter_add_url(ex, *p, error))
+			return NULL;
+	if (!cfg->collectors || !cfg->collectors[0]) {
+		setvbuf(stdout, NULL, _IOLBF, 0);
+		ctf_exporter_add_view(ex, strcmp(cfg->format, "json") == 0 ? CTF_VIEW_JSON
+									  : CTF_VIEW_TEXT, stdout);
+	}
+	return ctf_export_thread_new(g_steal_pointer(&ex));
+}
+
+static struct ctf_engine *build_engine(struct run *r, GError **error)
+{
+	struct ctf_engine_config ec;
+
+	ctf_engine_config_init(&ec);
+	ec.netns = r->cfg.netns;
+	ec.rcvbuf = r->cfg.rcvbuf;
+	ec.reliable = r->cfg.reliable;
+	ec.active_timeout_s = r->cfg.active_timeout_s;
+	ec.max_flows = r->cfg.max_flows;
+	ec.filter = ctf_ct_filter_match;
+	ec.filter_data = r->filter;
+	return ctf_engine_new(&ec, r->out, error);
+}
+
+static gboolean finish_output(struct ctf_export_thread *th)
+{
+	g_autoptr(GError) error = NULL;
+
+	if (ctf_export_thread_finish(th, &error))
+		return TRUE;
+	g_printerr("ctflow run: %s\n", error ? error->message : "export failed");
+	return FALSE;
+}
+
+static gboolean on_stop(gpointer userdata)
+{
+	struct run *r = userdata;
+
+	g_main_loop_quit(r->loop);
+	return G_SOURCE_REMOVE;
+}
+
+static gboolean on_reload(gpointer userdata)
+{
+	struct run *r = userdata;
+	g_autoptr(GError) error = NULL;
+	struct ctf_run_config fresh;
+	struct ctf_ct_filter *filter = NULL;
+	struct ctf_export_thread *out = NULL;
+
+	if (!ctf_run_config_reload(&fresh, r->argv, &error)) {
+		g_printerr("ctflow run: SIGHUP: %s; keeping the running configuration\n",
+			   error->message);
+		return G_SOURCE_CONTINUE;
+	}
+	if (!(filter = build_filter(&fresh, &error)) || !(out = build_output(&fresh, &error))) {
+		g_printerr("ctflow run: SIGHUP: %s; keeping the running configuration\n",
+			   error->message);
+		ctf_ct_filter_free(filter);
+		ctf_run_config_clear(&fresh);
+		return G_SOURCE_CONTINUE;
+	}
+	if (g_strv_equal((const char *const *)(fresh.netns ?: (char *[]){ NULL }),
+			 (const char *const *)(r->cfg.netns ?: (char *[]){ NULL })) == FALSE ||
+	    fresh.rcvbuf != r->cfg.rcvbuf || fresh.reliable != r->cfg.reliable)
+		g_printerr("ctflow run: SIGHUP: netns, rcvbuf and reliable take effect on restart\n");
+	ctf_engine_reconfigure(r->engine, out, ctf_ct_filter_match, filter, fresh.active_timeout_s);
+	finish_output(r->out);
+	ctf_export_thread_free(r->out);
+	ctf_ct_filter_free(r->filter);
+	ctf_run_config_clear(&r->cfg);
+	r->cfg = fresh;
+	r->out = out;
+	r->filter = filter;
+	g_printerr("ctflow run: configuration reloaded\n");
+	return G_SOURCE_CONTINUE;
+}
+
+static void print_summary(struct run *r)
+{
+	struct ctf_engine_stats s;
+
+	ctf_engine_get_stats(r->engine, &s);
+	g_printerr("ctflow run: %" G_GUINT64_FORMAT " new, %" G_GUINT64_FORMAT " update, %"
+		   G_GUINT64_FORMAT " destroy events, %" G_GUINT64_FORMAT " dumps, %"
+		   G_GUINT64_FORMAT " records, %" G_GUINT64_FORMAT " overruns (%" G_GUINT64_FORMAT
+		   " resyncs), %" G_GUINT64_FORMAT " filtered\n",
+		   s.events[CTF_CT_NEW], s.events[CTF_CT_UPDATE], s.events[CTF_CT_DESTROY],
+		   s.dumps, s.records, s.enobufs, s.resyncs, s.filtered);
+}
+
+static int setup(struct run *r, GError **error)
+{
+	r->filter = build_filter(&r->cfg, error);
+	if (!r->filter)
+		return CTF_EXIT_USAGE;
+	r->prep = ctf_kernel_prep_new(&r->cfg, error);
+	if (!r->prep)
+		return CTF_EXIT_FAILURE;
+	r->out = build_output(&r->cfg, error);
+	if (!r->out)
+		return CTF_EXIT_USAGE;
+	r->engine = build_engine(r, error);
+	if (!r->engine)
+		return CTF_EXIT_FAILURE;
+	return CTF_EXIT_OK;
+}
+
+int ctf_cmd_run(int argc, char **argv)
+{
+	g_autoptr(GError) error = NULL;
+	struct run r = { .exit_code = CTF_EXIT_OK };
+	int rc;
+
+	g_set_prgname("ctflow run");
+	r.argv = g_strdupv(argv);
+	if (!ctf_run_config_load(&r.cfg, &argc, &argv, NULL, &error)) {
+		g_printerr("ctflow run: %s\n", error->message);
+		g_strfreev(r.argv);
+		return CTF_EXIT_USAGE;
+	}
+	rc = setup(&r, &error);
+	if (rc != CTF_EXIT_OK) {
+		g_printerr("ctflow run: %s\n", error->message);
+		goto out;
+	}
+	r.loop = g_main_loop_new(NULL, FALSE);
+	g_unix_signal_add(SIGTERM, on_stop, &r);
+	g_unix_signal_add(SIGINT, on_stop, &r);
+	g_unix_signal_add(SIGHUP, on_reload, &r);
+	ctf_engine_attach(r.engine, NULL);
+	for (size_t i = 0; i < ctf_engine_n_sources(r.engine); i++)
+		g_printerr("ctflow run: reading conntrack events in %s\n",
+			   ctf_engine_source_name(r.engine, i));
+	g_main_loop_run(r.loop);
+
+	ctf_engine_shutdown(r.engine);
+	if (!finish_output(r.out))
+		rc = CTF_EXIT_FAILURE;
+	print_summary(&r);
+out:
+	ctf_engine_free(r.engine);
+	ctf_export_thread_free(r.out);
+	ctf_kernel_prep_free(r.prep);
+	ctf_ct_filter_free(r.filter);
+	ctf_run_config_clear(&r.cfg);
+	g_strfreev(r.argv);
+	if (r.loop)
+		g_main_loop_unref(r.loop);
+	return rc;
+}

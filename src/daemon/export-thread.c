@@ -1,0 +1,142 @@
+/*
+ * The export thread (see include/ctflow/export-thread.h). Batches of
+ * records travel through a GAsyncQueue; an empty batch with `stop` set
+ * ends the thread after everything before it was exported.
+ */
+#include <string.h>
+
+#include "ctflow/export-thread.h"
+
+#define BATCH_RECORDS 512
+#define TICK_US (100 * 1000)
+
+struct batch {
+	guint n;
+	gboolean stop;
+	struct ctf_record recs[BATCH_RECORDS];
+};
+
+struct ctf_export_thread {
+	struct ctf_exporter *ex;
+	GAsyncQueue *queue;
+	GThread *thread;
+	struct batch *cur;		/* producer's batch being filled */
+	gssize backlog;			/* records queued, atomically updated */
+	gboolean finished;
+	gboolean finish_ok;
+	GError *finish_error;
+};
+
+static gpointer export_main(gpointer data)
+{
+	struct ctf_export_thread *th = data;
+
+	for (;;) {
+		struct batch *b = g_async_queue_timeout_pop(th->queue, TICK_US);
+
+		if (b) {
+			for (guint i = 0; i < b->n; i++)
+				ctf_exporter_push(th->ex, &b->recs[i]);
+			g_atomic_pointer_add(&th->backlog, -(gssize)b->n);
+			if (b->stop) {
+				g_free(b);
+				break;
+			}
+			g_free(b);
+		}
+		ctf_exporter_tick(th->ex);
+	}
+	th->finish_ok = ctf_exporter_finish(th->ex, &th->finish_error);
+	return NULL;
+}
+
+struct ctf_export_thread *ctf_export_thread_new(struct ctf_exporter *ex)
+{
+	struct ctf_export_thread *th = g_new0(struct ctf_export_thread, 1);
+
+	th->ex = ex;
+	th->queue = g_async_queue_new();
+	th->thread = g_thread_new("ctflow-export", export_main, th);
+	return th;
+}
+
+static void hand_over(struct ctf_export_thread *th, gboolean stop)
+{
+	struct batch *b = th->cur;
+
+	if (!b) {
+		if (!stop)
+			return;
+		b = g_new0(struct batch, 1);
+	}
+	b->stop = stop;
+	th->cur = NULL;
+	g_async_queue_push(th->queue, b);
+}
+
+void ctf_export_thread_push(struct ctf_export_thread *th, const struct ctf_record *rec)
+{
+	if (!th->cur) {
+		/* not g_new0: 512 records need no clearing */
+		th->cur = g_malloc(sizeof(struct batch));
+		th->cur->n = 0;
+		th->cur->stop = FALSE;
+	}
+	th->cur->recs[th->cur->n++] = *rec;
+	g_atomic_pointer_add(&th->backlog, 1);
+	if (th->cur->n == BATCH_RECORDS)
+		hand_over(th, FALSE);
+}
+
+void ctf_export_thread_commit(struct ctf_export_thread *th)
+{
+	if (th->cur && th->cur->n)
+		hand_over(th, FALSE);
+}
+
+guint64 ctf_export_thread_backlog(struct ctf_export_thread *th)
+{
+	return (guint64)g_atomic_pointer_get(&th->backlog);
+}
+
+gboolean ctf_export_thread_finish(struct ctf_export_thread *th, GError **error)
+{
+	if (!th->finished) {
+		ctf_export_thread_commit(th);
+		hand_over(th, TRUE);
+		g_thread_join(th->thread);
+		th->thread = NULL;
+		th->finished = TRUE;
+	}
+	if (!th->finish_ok && th->finish_error) {
+		g_propagate_error(error, g_error_copy(th->finish_error));
+		return FALSE;
+	}
+	return th->finish_ok;
+}
+
+const struct ctf_exporter *ctf_export_thread_exporter(const struct ctf_export_thread *th)
+{
+	return th->ex;
+}
+
+void ctf_export_thread_free(struct ctf_export_thread *th)
+{
+	struct batch *b;
+
+	if (!th)
+		return;
+	if (!th->finished) {
+		GError *e = NULL;
+
+		ctf_export_thread_finish(th, &e);
+		g_clear_error(&e);
+	}
+	while ((b = g_async_queue_try_pop(th->queue)) != NULL)
+		g_free(b);
+	g_async_queue_unref(th->queue);
+	g_free(th->cur);
+	ctf_exporter_free(th->ex);
+	g_clear_error(&th->finish_error);
+	g_free(th);
+}

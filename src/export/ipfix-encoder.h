@@ -1,0 +1,94 @@
+/*
+ * IPFIX encoder: one libfixbuf session + fBuf per transport session,
+ * encoding into memory.
+ *
+ * libfixbuf writes each finished IPFIX message into a fopencookie() FILE;
+ * the encoder reassembles messages by their header length and hands each
+ * one, with the count of flow records it carries, to a callback owned by
+ * the transport. The encoder never fails a write towards libfixbuf, so
+ * libfixbuf's session state (sequence numbers, templates) always matches
+ * what was handed out; the transport decides what a failed send means.
+ *
+ * libfixbuf's own transports are not used (IPFIX.md P1, P10, 2.6, 2.7).
+ * Messages are emitted before they would exceed the configured MTU.
+ * Single-threaded; not reentrant from the callback.
+ */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <glib.h>
+
+#include "ctflow/ipfix-schema.h"
+
+/* What one emitted message carried. */
+struct ctf_ipfix_msg_info {
+	uint32_t records;	/* flow (data) records; options records excluded */
+	uint64_t packets;	/* their packets, both directions */
+	uint64_t octets;	/* their octets, both directions */
+};
+
+/* Called once per complete message. @msg is valid during the call only. */
+typedef void (*ctf_ipfix_msg_fn)(void *userdata, const uint8_t *msg,
+				 size_t len, const struct ctf_ipfix_msg_info *info);
+
+struct ctf_ipfix_encoder_config {
+	uint32_t odid;		/* observation domain */
+	unsigned flags;		/* CTF_TMPL_BIFLOW and/or CTF_TMPL_LIVE */
+	uint16_t mtu;		/* largest message, >= 512 */
+	uint32_t export_time;	/* fixed Export Time (tests), 0 = clock */
+};
+
+struct ctf_ipfix_encoder;
+typedef struct ctf_ipfix_encoder ctf_ipfix_encoder;
+
+/**
+ * ctf_ipfix_encoder_new - a new transport session: templates, no output yet
+ * @schema: must outlive the encoder
+ *
+ * Returns NULL with @error set when libfixbuf rejects a template.
+ */
+struct ctf_ipfix_encoder *ctf_ipfix_encoder_new(const struct ctf_ipfix_schema *schema,
+						const struct ctf_ipfix_encoder_config *cfg,
+						ctf_ipfix_msg_fn fn, void *userdata,
+						GError **error);
+
+/**
+ * ctf_ipfix_encoder_send_templates - templates and options records
+ * @rel: reliability statistics to include, or NULL
+ *
+ * Emits the partial message first, then all templates (data and options),
+ * then the Flow Keys, RFC 5610 type and reliability records. Call at
+ * session start and for every UDP refresh.
+ */
+gboolean ctf_ipfix_encoder_send_templates(struct ctf_ipfix_encoder *enc,
+					  const struct ctf_ipfix_reliability *rel,
+					  GError **error);
+
+/**
+ * ctf_ipfix_encoder_append - add one flow record (hot path)
+ *
+ * May emit the current message first. Returns 0, -EINVAL when
+ * @rec->tmpl is not a template of this session, or -EIO when libfixbuf
+ * fails (the record is not in any message).
+ */
+int ctf_ipfix_encoder_append(struct ctf_ipfix_encoder *enc,
+			     const struct ctf_ipfix_rec *rec);
+
+/* Append a reliability statistics options record. */
+gboolean ctf_ipfix_encoder_append_reliability(struct ctf_ipfix_encoder *enc,
+					      const struct ctf_ipfix_reliability *rel,
+					      GError **error);
+
+/* Emit the partial message, if any. */
+gboolean ctf_ipfix_encoder_flush(struct ctf_ipfix_encoder *enc, GError **error);
+
+/* Flow records in the partial message, and the monotonic time (µs) the
+ * first of them was appended (0 when none). */
+uint32_t ctf_ipfix_encoder_pending(const struct ctf_ipfix_encoder *enc);
+int64_t ctf_ipfix_encoder_pending_since(const struct ctf_ipfix_encoder *enc);
+
+/* Discards the partial message without emitting. NULL ok. */
+void ctf_ipfix_encoder_free(struct ctf_ipfix_encoder *enc);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(ctf_ipfix_encoder, ctf_ipfix_encoder_free)
