@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
 # Install what ctflow needs to build, test and benchmark on Debian 12.
 # Idempotent: packages already present are not touched; apt-get runs only
-# when something is missing. Usage: scripts/deps.sh [build|test]
+# when something is missing. Usage: scripts/deps.sh [build|run|test]
+#   build: compile ctflow; run: also what `ctflow run` calls (nft);
+#   test: also the test suites' peers, collectors and tools.
 set -euo pipefail
 
 build_pkgs=(
   build-essential pkg-config meson ninja-build
   libglib2.0-dev libfixbuf-dev libpcap-dev libmnl-dev libnetfilter-conntrack-dev
+)
+run_pkgs=(
+  nftables iproute2
 )
 test_pkgs=(
   libcmocka-dev libfixbuf-tools nfdump tshark python3 python3-ipfix python3-scapy
@@ -15,7 +20,12 @@ test_pkgs=(
 )
 
 want=("${build_pkgs[@]}")
-[[ "${1:-build}" == test ]] && want+=("${test_pkgs[@]}")
+case "${1:-build}" in
+  build) ;;
+  run) want+=("${run_pkgs[@]}") ;;
+  test) want+=("${run_pkgs[@]}" "${test_pkgs[@]}") ;;
+  *) echo "usage: scripts/deps.sh [build|run|test]" >&2; exit 2 ;;
+esac
 
 missing=()
 for p in "${want[@]}"; do

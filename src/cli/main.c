@@ -15,6 +15,7 @@ static void usage(FILE *fp)
 		"Commands:\n"
 		"  run               export the kernel's conntrack flows live\n"
 		"  convert FILE...   convert pcap/pcapng captures to IPFIX flow records\n"
+		"  check             validate the configuration and the kernel settings\n"
 		"\n"
 		"  ctflow COMMAND --help   options of a command\n"
 		"  ctflow --version        print the version\n"
@@ -40,6 +41,8 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "run") == 0)
 		return ctf_cmd_run(argc - 1, argv + 1);
+	if (strcmp(argv[1], "check") == 0)
+		return ctf_cmd_check(argc - 1, argv + 1);
 	if (strcmp(argv[1], "convert") == 0)
 		return ctf_cmd_convert(argc - 1, argv + 1);
 	fprintf(stderr, "ctflow: unknown command '%s'\n", argv[1]);
