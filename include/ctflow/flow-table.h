@@ -62,6 +62,12 @@ struct ctf_flow_table *ctf_flow_table_new(const struct ctf_flow_table_config *cf
 /* Account one decoded packet (fragments already resolved by ctf_frag). */
 void ctf_flow_table_add_packet(struct ctf_flow_table *t, const struct ctf_packet *pkt);
 
+/* The same for @n packets in order, faster: their memory accesses overlap.
+ * The result is exactly that of calling ctf_flow_table_add_packet() on
+ * each. */
+void ctf_flow_table_add_packets(struct ctf_flow_table *t, const struct ctf_packet *pkts,
+				size_t n);
+
 /* Move time forward to @now_us, expiring what is due. Time never moves
  * backwards: an earlier @now_us is ignored. */
 void ctf_flow_table_advance(struct ctf_flow_table *t, uint64_t now_us);

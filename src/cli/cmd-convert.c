@@ -26,6 +26,7 @@
 #define FRAG_TIMEOUT_US (30 * G_USEC_PER_SEC)	/* Linux ipfrag_time */
 #define FRAG_MAX_DATAGRAMS 65536
 #define TICK_EVERY_FRAMES 4096
+#define BATCH_PACKETS 64	/* datagrams handed to the flow table at once */
 
 struct convert_opts {
 	char **outputs;
@@ -59,6 +60,8 @@ struct convert {
 	uint64_t files_unreadable;
 	uint64_t files_damaged;
 	int64_t next_tick_us;
+	struct ctf_packet batch[BATCH_PACKETS];
+	size_t n_batch;
 };
 
 static void on_record(const struct ctf_record *rec, void *userdata)
@@ -68,11 +71,19 @@ static void on_record(const struct ctf_record *rec, void *userdata)
 	ctf_exporter_push(c->ex, rec);
 }
 
+static void flush_batch(struct convert *c)
+{
+	ctf_flow_table_add_packets(c->flows, c->batch, c->n_batch);
+	c->n_batch = 0;
+}
+
 static void on_datagram(const struct ctf_packet *pkt, void *userdata)
 {
 	struct convert *c = userdata;
 
-	ctf_flow_table_add_packet(c->flows, pkt);
+	c->batch[c->n_batch++] = *pkt;
+	if (c->n_batch == BATCH_PACKETS)
+		flush_batch(c);
 }
 
 static void convert_tick(struct convert *c)
@@ -309,6 +320,7 @@ static int run(struct convert *c, const struct convert_opts *o, gboolean show_pr
 	for (char **p = o->files; *p; p++)
 		convert_file(c, *p);
 	ctf_frag_table_flush(c->frags);
+	flush_batch(c);
 	ctf_flow_table_flush(c->flows, CTF_END_FORCED);
 	g_clear_pointer(&c->progress, ctf_progress_free);
 	if (!ctf_exporter_finish(c->ex, &error)) {

@@ -3,30 +3,39 @@
  *
  * Memory and speed are the product here (bench/: <= 200 bytes per open
  * flow, >= 50 % of a bare libpcap read loop), which is why this table does
- * not use GHashTable: a GHashTable costs one allocation per flow plus
- * ~40 bytes of bucket arrays, and calls hash/equal through pointers.
- * Instead:
- *  - flows live in a slab of fixed-size chunks, addressed by 32-bit index,
- *    recycled through a free list (no malloc per flow);
+ * not use GHashTable (one allocation per flow, ~40 bytes of bucket arrays,
+ * hash and equal called through pointers) and why no list is touched per
+ * packet:
+ *  - flows are 128 bytes (two cache lines) in 2 MiB chunks backed by huge
+ *    pages where the kernel allows (the table is far larger than the
+ *    caches, so TLB misses would otherwise dominate), addressed by 32-bit
+ *    index and recycled through a free list;
  *  - an open-addressing index of (hash, index) pairs, linear probing,
  *    backward-shift deletion, grown at half load;
- *  - two intrusive lists by index: "idle" in order of last activity (its
- *    head is the next idle expiry and the eviction victim) and "timer" in
- *    order of record start (head = next active-timeout split); TCP flows
- *    that have closed move (same links) to "closing", in order of close
- *    time (head = next linger expiry; a closing flow needs no split).
- * Every packet costs one hash, usually one probe, and O(1) list updates.
+ *  - timeouts are settled lazily. A packet only updates its flow; before
+ *    it is counted, settle() decides from the flow's own times whether an
+ *    idle, active or linger timeout fell due in between, and emits exactly
+ *    the records the eager rules would have. Flows that get no more
+ *    packets are found by a FIFO ("queue", by last activity when queued)
+ *    whose head is examined per packet and re-queued if it was active
+ *    since: records come out a little later than their timeout, never
+ *    different. Eviction at max_flows takes the least recently active.
  */
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "ctflow/flow-table.h"
 
 #define NIL UINT32_MAX
-#define CHUNK_SHIFT 12
-#define CHUNK_SIZE (1u << CHUNK_SHIFT)
+#define HUGE_PAGE (2u << 20)
+#define CHUNK_FLOWS (HUGE_PAGE / sizeof(struct flow))
 
 /* Canonical, direction-free key: the (address, port) pair that sorts
- * lower is side "lo". 44 bytes, no padding, so memcmp() compares it. */
+ * lower is side "lo". For ICMP queries both ports hold the identifier and
+ * icmp_class the request type; other ICMP messages use type << 8 | code.
+ * 44 bytes, no padding, so memcmp() compares it. */
 struct flow_key {
 	struct ctf_addr lo_addr;
 	struct ctf_addr hi_addr;
@@ -34,7 +43,7 @@ struct flow_key {
 	uint16_t hi_port;
 	uint16_t vlan_outer;
 	uint16_t vlan_inner;
-	uint16_t icmp_class;	/* ICMP: query type << 8, or type << 8 | code */
+	uint16_t icmp_class;
 	uint8_t family;
 	uint8_t proto;
 };
@@ -45,29 +54,26 @@ enum flow_state_bits {
 	F_FIN_FWD = 1 << 1,	/* FIN seen from the initiator */
 	F_FIN_REV = 1 << 2,	/* FIN seen from the responder */
 	F_CLOSING = 1 << 3,	/* FIN both ways or RST: lingering */
-	F_ON_TIMER = 1 << 4,	/* linked in the timer list */
 };
 
+/* Two cache lines: the first holds what every packet reads. */
 struct flow {
 	struct flow_key key;
-	uint32_t hash;
-	uint64_t first_us;	/* first packet of the current record */
+	uint16_t tcp_flags[2];	/* [0] initiator, [1] responder */
 	uint64_t last_us;	/* last packet */
-	uint64_t close_us;	/* when F_CLOSING was set */
-	uint64_t flow_id;
+	uint64_t first_us;	/* first packet of the current record */
 	uint64_t octets[2];	/* [0] initiator -> responder, [1] reply */
-	uint64_t packets[2];
-	uint32_t idle_prev, idle_next;
-	uint32_t timer_prev, timer_next;
-	uint16_t tcp_flags[2];
+	uint32_t packets[2];	/* a record is split before these could wrap */
+	uint64_t close_us;	/* when F_CLOSING was set */
+	uint64_t queued_us;	/* last activity when (re)queued */
+	uint64_t flow_id;
+	uint32_t prev, next;	/* in the queue */
 	uint16_t icmp_type_code;
 	uint8_t tos;
 	uint8_t state;
+	uint8_t pad[4];
 };
-
-struct list {
-	uint32_t head, tail;
-};
+_Static_assert(sizeof(struct flow) == 128, "a flow is two cache lines");
 
 struct slot {
 	uint32_t hash;
@@ -76,6 +82,7 @@ struct slot {
 
 struct ctf_flow_table {
 	struct ctf_flow_table_config cfg;
+	uint64_t min_timeout_us;	/* smallest of idle and linger */
 	ctf_flow_emit_fn emit;
 	void *userdata;
 	uint64_t now_us;
@@ -83,15 +90,13 @@ struct ctf_flow_table {
 	struct flow **chunks;
 	uint32_t n_chunks;
 	uint32_t n_alloc;	/* flows ever handed out of the slab */
-	uint32_t free_head;	/* free list through idle_next */
+	uint32_t free_head;	/* free list through next */
 
 	struct slot *slots;
 	uint32_t mask;		/* slots - 1 */
 	uint32_t count;
 
-	struct list idle;
-	struct list timer;	/* open records, in order of record start */
-	struct list closing;	/* closed TCP flows, in order of close time */
+	uint32_t head, tail;	/* the queue */
 
 	struct ctf_flow_table_stats stats;
 };
@@ -104,37 +109,51 @@ void ctf_flow_table_config_init(struct ctf_flow_table_config *cfg)
 	cfg->max_flows = 1000000;
 }
 
+/* --- memory: 2 MiB-aligned blocks, huge pages where allowed ------------- */
+
+/*
+ * Blocks of 2 MiB or more are mapped directly: zero without a memset (so
+ * pages are only faulted in when used) and 2 MiB-aligned with a huge-page
+ * hint. Smaller blocks come from malloc.
+ */
+static size_t table_block_size(size_t size)
+{
+	return size < HUGE_PAGE ? size : (size + HUGE_PAGE - 1) & ~(size_t)(HUGE_PAGE - 1);
+}
+
+static void *table_alloc0(size_t size)
+{
+	size_t len = table_block_size(size);
+	uint8_t *p, *aligned;
+
+	if (size < HUGE_PAGE)
+		return g_malloc0(size);
+	p = mmap(NULL, len + HUGE_PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		g_error("flow table: cannot map %zu bytes: %s", len, g_strerror(errno));
+	aligned = (uint8_t *)(((uintptr_t)p + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1));
+	if (aligned > p)
+		munmap(p, (size_t)(aligned - p));
+	munmap(aligned + len, (size_t)(p + HUGE_PAGE - aligned));
+	/* Only a hint: without THP the table works the same, slower. */
+	(void)madvise(aligned, len, MADV_HUGEPAGE);
+	return aligned;
+}
+
+static void table_free(void *p, size_t size)
+{
+	if (!p)
+		return;
+	if (size < HUGE_PAGE)
+		g_free(p);
+	else
+		munmap(p, table_block_size(size));
+}
+
 static inline struct flow *flow_at(struct ctf_flow_table *t, uint32_t idx)
 {
-	return &t->chunks[idx >> CHUNK_SHIFT][idx & (CHUNK_SIZE - 1)];
+	return &t->chunks[idx / CHUNK_FLOWS][idx % CHUNK_FLOWS];
 }
-
-/* --- intrusive lists ------------------------------------------------- */
-
-#define LIST_FNS(name, prev, next)						\
-static void name##_unlink(struct ctf_flow_table *t, struct list *l, uint32_t i)	\
-{										\
-	struct flow *f = flow_at(t, i);						\
-	if (f->prev != NIL) flow_at(t, f->prev)->next = f->next;		\
-	else l->head = f->next;							\
-	if (f->next != NIL) flow_at(t, f->next)->prev = f->prev;		\
-	else l->tail = f->prev;							\
-	f->prev = f->next = NIL;						\
-}										\
-static void name##_append(struct ctf_flow_table *t, struct list *l, uint32_t i)	\
-{										\
-	struct flow *f = flow_at(t, i);						\
-	f->prev = l->tail;							\
-	f->next = NIL;								\
-	if (l->tail != NIL) flow_at(t, l->tail)->next = i;			\
-	else l->head = i;							\
-	l->tail = i;								\
-}
-
-LIST_FNS(idle, idle_prev, idle_next)
-LIST_FNS(timer, timer_prev, timer_next)
-
-/* --- slab ---------------------------------------------------------------- */
 
 static uint32_t slab_alloc(struct ctf_flow_table *t)
 {
@@ -142,20 +161,51 @@ static uint32_t slab_alloc(struct ctf_flow_table *t)
 
 	if (t->free_head != NIL) {
 		idx = t->free_head;
-		t->free_head = flow_at(t, idx)->idle_next;
+		t->free_head = flow_at(t, idx)->next;
 		return idx;
 	}
-	if ((t->n_alloc >> CHUNK_SHIFT) == t->n_chunks) {
+	if (t->n_alloc / CHUNK_FLOWS == t->n_chunks) {
 		t->chunks = g_renew(struct flow *, t->chunks, t->n_chunks + 1);
-		t->chunks[t->n_chunks++] = g_new(struct flow, CHUNK_SIZE);
+		t->chunks[t->n_chunks++] = table_alloc0(CHUNK_FLOWS * sizeof(struct flow));
 	}
 	return t->n_alloc++;
 }
 
 static void slab_release(struct ctf_flow_table *t, uint32_t idx)
 {
-	flow_at(t, idx)->idle_next = t->free_head;
+	flow_at(t, idx)->next = t->free_head;
 	t->free_head = idx;
+}
+
+/* --- the queue ------------------------------------------------------ */
+
+static void queue_unlink(struct ctf_flow_table *t, uint32_t i)
+{
+	struct flow *f = flow_at(t, i);
+
+	if (f->prev != NIL)
+		flow_at(t, f->prev)->next = f->next;
+	else
+		t->head = f->next;
+	if (f->next != NIL)
+		flow_at(t, f->next)->prev = f->prev;
+	else
+		t->tail = f->prev;
+	f->prev = f->next = NIL;
+}
+
+static void queue_append(struct ctf_flow_table *t, uint32_t i)
+{
+	struct flow *f = flow_at(t, i);
+
+	f->prev = t->tail;
+	f->next = NIL;
+	f->queued_us = f->last_us;
+	if (t->tail != NIL)
+		flow_at(t, t->tail)->next = i;
+	else
+		t->head = i;
+	t->tail = i;
 }
 
 /* --- key and hash ---------------------------------------------------- */
@@ -205,10 +255,9 @@ static int icmp_query_class(uint8_t family, uint8_t type)
 	return -1;
 }
 
-static bool is_icmp(const struct ctf_packet *pkt)
+static bool is_icmp(uint8_t family, uint8_t proto)
 {
-	return (pkt->family == 4 && pkt->proto == 1) ||
-	       (pkt->family == 6 && pkt->proto == 58);
+	return (family == 4 && proto == 1) || (family == 6 && proto == 58);
 }
 
 /* Build the canonical key; returns true when the packet's source is lo. */
@@ -222,7 +271,7 @@ static bool key_from_packet(const struct ctf_packet *pkt, struct flow_key *k)
 	k->proto = pkt->proto;
 	k->vlan_outer = pkt->vlan_outer;
 	k->vlan_inner = pkt->vlan_inner;
-	if (is_icmp(pkt)) {
+	if (is_icmp(pkt->family, pkt->proto)) {
 		if (pkt->has_ports) {
 			int q = icmp_query_class(pkt->family, pkt->icmp_type);
 
@@ -267,12 +316,12 @@ static void index_insert_slot(struct slot *slots, uint32_t mask, uint32_t hash, 
 static void index_grow(struct ctf_flow_table *t)
 {
 	uint32_t old_n = t->mask + 1, new_mask = old_n * 2 - 1;
-	struct slot *n = g_new0(struct slot, (size_t)old_n * 2);
+	struct slot *n = table_alloc0((size_t)old_n * 2 * sizeof(struct slot));
 
 	for (uint32_t i = 0; i < old_n; i++)
 		if (t->slots[i].idx1)
 			index_insert_slot(n, new_mask, t->slots[i].hash, t->slots[i].idx1);
-	g_free(t->slots);
+	table_free(t->slots, (size_t)old_n * sizeof(struct slot));
 	t->slots = n;
 	t->mask = new_mask;
 }
@@ -318,11 +367,15 @@ static void index_remove(struct ctf_flow_table *t, uint32_t pos)
 
 /* --- records ---------------------------------------------------------- */
 
+static bool record_empty(const struct flow *f)
+{
+	return f->packets[0] == 0 && f->packets[1] == 0;
+}
+
 static void flow_to_record(const struct flow *f, enum ctf_end_reason reason,
 			   struct ctf_record *r)
 {
 	bool lo = f->state & F_INIT_IS_LO;
-	bool icmp = f->key.proto == (f->key.family == 4 ? 1 : 58);
 
 	memset(r, 0, sizeof(*r));
 	r->start_ms = f->first_us / 1000;
@@ -334,7 +387,7 @@ static void flow_to_record(const struct flow *f, enum ctf_end_reason reason,
 	r->flow_id = f->flow_id;
 	r->src = lo ? f->key.lo_addr : f->key.hi_addr;
 	r->dst = lo ? f->key.hi_addr : f->key.lo_addr;
-	if (!icmp) {
+	if (!is_icmp(f->key.family, f->key.proto)) {
 		r->sport = lo ? f->key.lo_port : f->key.hi_port;
 		r->dport = lo ? f->key.hi_port : f->key.lo_port;
 	}
@@ -349,60 +402,101 @@ static void flow_to_record(const struct flow *f, enum ctf_end_reason reason,
 	r->end_reason = (uint8_t)reason;
 }
 
+/* Emit the current record (if any) and start an empty one. */
 static void emit_record(struct ctf_flow_table *t, struct flow *f, enum ctf_end_reason reason)
 {
 	struct ctf_record r;
 
-	if (f->packets[0] + f->packets[1] == 0)
+	if (record_empty(f))
 		return;		/* nothing since the last active split */
 	flow_to_record(f, reason, &r);
 	t->stats.records++;
 	t->stats.by_reason[reason]++;
 	t->emit(&r, t->userdata);
+	f->octets[0] = f->octets[1] = 0;
+	f->packets[0] = f->packets[1] = 0;
+	f->tcp_flags[0] = f->tcp_flags[1] = 0;
 }
 
-/* Export the current record and forget the flow. */
-static void flow_end(struct ctf_flow_table *t, uint32_t idx, enum ctf_end_reason reason)
+/* Forget a flow whose records have all left. */
+static void flow_release(struct ctf_flow_table *t, uint32_t idx)
 {
 	struct flow *f = flow_at(t, idx);
-	uint32_t pos = index_find(t, &f->key, f->hash);
 
-	emit_record(t, f, reason);
-	index_remove(t, pos);
-	idle_unlink(t, &t->idle, idx);
-	if (f->state & F_ON_TIMER)
-		timer_unlink(t, (f->state & F_CLOSING) ? &t->closing : &t->timer, idx);
+	index_remove(t, index_find(t, &f->key, key_hash(&f->key)));
+	queue_unlink(t, idx);
 	slab_release(t, idx);
 	t->count--;
 	t->stats.flows_active = t->count;
 }
 
-/* Active timeout: export and start a new record with the next packet. */
-static void flow_split(struct ctf_flow_table *t, uint32_t idx)
-{
-	struct flow *f = flow_at(t, idx);
-
-	emit_record(t, f, CTF_END_ACTIVE);
-	f->octets[0] = f->octets[1] = 0;
-	f->packets[0] = f->packets[1] = 0;
-	f->tcp_flags[0] = f->tcp_flags[1] = 0;
-	timer_unlink(t, &t->timer, idx);
-	f->state &= ~F_ON_TIMER;
-}
-
-static void expire(struct ctf_flow_table *t, uint64_t now)
+/*
+ * Emit what the timeout rules made due by @now, in the order the eager
+ * rules would have (linger, then active, then idle at equal times).
+ * Returns true when the flow has ended.
+ */
+static bool settle(struct ctf_flow_table *t, struct flow *f, uint64_t now)
 {
 	const struct ctf_flow_table_config *c = &t->cfg;
+	uint64_t t_idle = f->last_us + c->idle_timeout_us;
+
+	if (f->state & F_CLOSING) {
+		if (MIN(f->close_us + c->close_linger_us, t_idle) > now)
+			return false;
+		emit_record(t, f, CTF_END_EOF);
+		return true;
+	}
+	if (!record_empty(f)) {
+		uint64_t t_active = f->first_us + c->active_timeout_us;
+
+		if (t_active <= now && t_active <= t_idle)
+			emit_record(t, f, CTF_END_ACTIVE);	/* the flow goes on */
+		else if (t_idle <= now)
+			emit_record(t, f, CTF_END_IDLE);
+	}
+	return t_idle <= now;
+}
+
+/* Settle what the queue holds at its head: flows that got no packet. */
+static void expire(struct ctf_flow_table *t, uint64_t now)
+{
 	uint32_t i;
 
-	while ((i = t->closing.head) != NIL && flow_at(t, i)->close_us + c->close_linger_us <= now)
-		flow_end(t, i, CTF_END_EOF);
-	while ((i = t->timer.head) != NIL && flow_at(t, i)->first_us + c->active_timeout_us <= now)
-		flow_split(t, i);
-	while ((i = t->idle.head) != NIL && flow_at(t, i)->last_us + c->idle_timeout_us <= now) {
+	while ((i = t->head) != NIL) {
 		struct flow *f = flow_at(t, i);
 
-		flow_end(t, i, (f->state & F_CLOSING) ? CTF_END_EOF : CTF_END_IDLE);
+		if (f->queued_us + t->min_timeout_us > now)
+			break;
+		if (settle(t, f, now)) {
+			flow_release(t, i);
+		} else if (f->last_us > f->queued_us) {
+			queue_unlink(t, i);	/* active since queued: go round */
+			queue_append(t, i);
+		} else {
+			break;
+		}
+	}
+}
+
+/* Make room: the least recently active flow ends with reason 5, unless
+ * its own timeout already ended it. */
+static void evict(struct ctf_flow_table *t)
+{
+	for (;;) {
+		uint32_t i = t->head;
+		struct flow *f = flow_at(t, i);
+
+		if (f->last_us > f->queued_us) {
+			queue_unlink(t, i);
+			queue_append(t, i);
+			continue;
+		}
+		if (!settle(t, f, t->now_us)) {
+			t->stats.evicted++;
+			emit_record(t, f, CTF_END_RESOURCES);
+		}
+		flow_release(t, i);
+		return;
 	}
 }
 
@@ -414,24 +508,21 @@ static uint32_t flow_create(struct ctf_flow_table *t, const struct flow_key *k,
 	uint32_t idx, pos;
 	struct flow *f;
 
-	if (t->count >= t->cfg.max_flows) {
-		t->stats.evicted++;
-		flow_end(t, t->idle.head, CTF_END_RESOURCES);
-	}
+	if (t->count >= t->cfg.max_flows)
+		evict(t);
 	if ((t->count + 1) * 2 > t->mask + 1)
 		index_grow(t);
 	idx = slab_alloc(t);
 	f = flow_at(t, idx);
 	memset(f, 0, sizeof(*f));
 	f->key = *k;
-	f->hash = hash;
 	f->state = src_is_lo ? F_INIT_IS_LO : 0;
 	f->flow_id = ++t->stats.flows_created;
-	f->idle_prev = f->idle_next = f->timer_prev = f->timer_next = NIL;
+	f->last_us = t->now_us;
 	pos = index_find(t, k, hash);
 	t->slots[pos].hash = hash;
 	t->slots[pos].idx1 = idx + 1;
-	idle_append(t, &t->idle, idx);
+	queue_append(t, idx);
 	t->count++;
 	t->stats.flows_active = t->count;
 	if (t->count > t->stats.flows_peak)
@@ -439,38 +530,30 @@ static uint32_t flow_create(struct ctf_flow_table *t, const struct flow_key *k,
 	return idx;
 }
 
-static void tcp_track(struct ctf_flow_table *t, uint32_t idx, int dir, uint16_t flags, uint64_t now)
+static void tcp_track(struct flow *f, int dir, uint16_t flags, uint64_t now)
 {
-	struct flow *f = flow_at(t, idx);
-
 	if (f->state & F_CLOSING)
 		return;
 	if (flags & CTF_TCP_FIN)
 		f->state |= dir ? F_FIN_REV : F_FIN_FWD;
 	if ((flags & CTF_TCP_RST) || (f->state & (F_FIN_FWD | F_FIN_REV)) == (F_FIN_FWD | F_FIN_REV)) {
-		if (f->state & F_ON_TIMER)
-			timer_unlink(t, &t->timer, idx);
-		f->state |= F_CLOSING | F_ON_TIMER;
+		f->state |= F_CLOSING;
 		f->close_us = now;
-		timer_append(t, &t->closing, idx);
 	}
 }
 
-static void account(struct ctf_flow_table *t, uint32_t idx, const struct ctf_packet *pkt,
+static void account(struct ctf_flow_table *t, struct flow *f, const struct ctf_packet *pkt,
 		    bool src_is_lo, uint64_t now)
 {
-	struct flow *f = flow_at(t, idx);
 	int dir = src_is_lo == !!(f->state & F_INIT_IS_LO) ? 0 : 1;
 
-	if (f->packets[0] + f->packets[1] == 0) {
-		/* first packet of a record */
+	/* A record is exported before a 32-bit packet counter could wrap. */
+	if (f->packets[dir] == UINT32_MAX)
+		emit_record(t, f, CTF_END_ACTIVE);
+	if (record_empty(f)) {
 		f->first_us = now;
-		if (is_icmp(pkt) && pkt->has_ports && f->icmp_type_code == 0)
+		if (is_icmp(pkt->family, pkt->proto) && pkt->has_ports && f->icmp_type_code == 0)
 			f->icmp_type_code = (uint16_t)(pkt->icmp_type << 8 | pkt->icmp_code);
-		if (!(f->state & F_ON_TIMER)) {
-			f->state |= F_ON_TIMER;
-			timer_append(t, &t->timer, idx);
-		}
 	}
 	if (dir == 0 && f->packets[0] == 0)
 		f->tos = pkt->tos;
@@ -479,34 +562,91 @@ static void account(struct ctf_flow_table *t, uint32_t idx, const struct ctf_pac
 	f->octets[dir] += pkt->ip_len;
 	if (pkt->proto == 6 && pkt->has_ports) {
 		f->tcp_flags[dir] |= pkt->tcp_flags;
-		tcp_track(t, idx, dir, pkt->tcp_flags, now);
+		tcp_track(f, dir, pkt->tcp_flags, now);
 	}
-	idle_unlink(t, &t->idle, idx);
-	idle_append(t, &t->idle, idx);
+}
+
+static bool is_new_syn(const struct ctf_packet *pkt)
+{
+	return pkt->proto == 6 && (pkt->tcp_flags & (CTF_TCP_SYN | CTF_TCP_ACK)) == CTF_TCP_SYN;
+}
+
+static void add_keyed(struct ctf_flow_table *t, const struct ctf_packet *pkt,
+		      const struct flow_key *k, uint32_t hash, bool src_is_lo)
+{
+	uint32_t pos, idx;
+
+	ctf_flow_table_advance(t, pkt->ts_us);
+	t->stats.packets++;
+	pos = index_find(t, k, hash);
+	if (t->slots[pos].idx1) {
+		struct flow *f;
+		bool ended;
+
+		idx = t->slots[pos].idx1 - 1;
+		f = flow_at(t, idx);
+		/* Timeouts that fell due since its last packet, or a new SYN
+		 * on a connection that has closed: either starts a new flow. */
+		ended = settle(t, f, t->now_us);
+		if (!ended && (f->state & F_CLOSING) && is_new_syn(pkt)) {
+			emit_record(t, f, CTF_END_EOF);
+			ended = true;
+		}
+		if (ended) {
+			flow_release(t, idx);
+			idx = flow_create(t, k, hash, src_is_lo);
+		}
+	} else {
+		idx = flow_create(t, k, hash, src_is_lo);
+	}
+	account(t, flow_at(t, idx), pkt, src_is_lo, t->now_us);
 }
 
 void ctf_flow_table_add_packet(struct ctf_flow_table *t, const struct ctf_packet *pkt)
 {
 	struct flow_key k;
 	bool src_is_lo = key_from_packet(pkt, &k);
-	uint32_t hash = key_hash(&k);
-	uint32_t pos, idx;
 
-	ctf_flow_table_advance(t, pkt->ts_us);
-	t->stats.packets++;
-	pos = index_find(t, &k, hash);
-	if (t->slots[pos].idx1) {
-		idx = t->slots[pos].idx1 - 1;
-		/* A new SYN on a connection that has closed starts a new flow. */
-		if ((flow_at(t, idx)->state & F_CLOSING) && pkt->proto == 6 &&
-		    (pkt->tcp_flags & (CTF_TCP_SYN | CTF_TCP_ACK)) == CTF_TCP_SYN) {
-			flow_end(t, idx, CTF_END_EOF);
-			idx = flow_create(t, &k, hash, src_is_lo);
+	add_keyed(t, pkt, &k, key_hash(&k), src_is_lo);
+}
+
+/*
+ * The table is far larger than the caches, so each packet costs two
+ * memory round trips (its index slot, then its flow). In a batch they are
+ * issued for every packet first, and overlap: hashes and slot prefetches,
+ * then flow prefetches, then the packets in order. Prefetches are only
+ * hints; each packet still does its full lookup.
+ */
+#define BATCH 16
+
+void ctf_flow_table_add_packets(struct ctf_flow_table *t, const struct ctf_packet *pkts,
+				size_t n)
+{
+	struct flow_key keys[BATCH];
+	uint32_t hashes[BATCH];
+	bool lo[BATCH];
+
+	for (size_t base = 0; base < n; base += BATCH) {
+		size_t m = MIN((size_t)BATCH, n - base);
+
+		for (size_t i = 0; i < m; i++) {
+			lo[i] = key_from_packet(&pkts[base + i], &keys[i]);
+			hashes[i] = key_hash(&keys[i]);
+			__builtin_prefetch(&t->slots[hashes[i] & t->mask]);
 		}
-	} else {
-		idx = flow_create(t, &k, hash, src_is_lo);
+		for (size_t i = 0; i < m; i++) {
+			uint32_t idx1 = t->slots[hashes[i] & t->mask].idx1;
+
+			if (idx1) {
+				struct flow *f = flow_at(t, idx1 - 1);
+
+				__builtin_prefetch(f, 1);
+				__builtin_prefetch((char *)f + 64, 1);
+			}
+		}
+		for (size_t i = 0; i < m; i++)
+			add_keyed(t, &pkts[base + i], &keys[i], hashes[i], lo[i]);
 	}
-	account(t, idx, pkt, src_is_lo, t->now_us);
 }
 
 void ctf_flow_table_advance(struct ctf_flow_table *t, uint64_t now_us)
@@ -520,10 +660,12 @@ void ctf_flow_table_flush(struct ctf_flow_table *t, enum ctf_end_reason reason)
 {
 	uint32_t i;
 
-	while ((i = t->idle.head) != NIL) {
+	while ((i = t->head) != NIL) {
 		struct flow *f = flow_at(t, i);
 
-		flow_end(t, i, (f->state & F_CLOSING) ? CTF_END_EOF : reason);
+		if (!settle(t, f, t->now_us))
+			emit_record(t, f, (f->state & F_CLOSING) ? CTF_END_EOF : reason);
+		flow_release(t, i);
 	}
 }
 
@@ -537,14 +679,13 @@ struct ctf_flow_table *ctf_flow_table_new(const struct ctf_flow_table_config *cf
 		return NULL;
 	t = g_new0(struct ctf_flow_table, 1);
 	t->cfg = *cfg;
+	t->min_timeout_us = MIN(cfg->idle_timeout_us, cfg->close_linger_us);
 	t->emit = emit;
 	t->userdata = userdata;
 	t->free_head = NIL;
+	t->head = t->tail = NIL;
 	t->mask = 1023;
-	t->slots = g_new0(struct slot, t->mask + 1);
-	t->idle.head = t->idle.tail = NIL;
-	t->timer.head = t->timer.tail = NIL;
-	t->closing.head = t->closing.tail = NIL;
+	t->slots = table_alloc0((t->mask + 1) * sizeof(struct slot));
 	return t;
 }
 
@@ -559,8 +700,8 @@ void ctf_flow_table_free(struct ctf_flow_table *t)
 	if (!t)
 		return;
 	for (uint32_t i = 0; i < t->n_chunks; i++)
-		g_free(t->chunks[i]);
+		table_free(t->chunks[i], CHUNK_FLOWS * sizeof(struct flow));
 	g_free(t->chunks);
-	g_free(t->slots);
+	table_free(t->slots, ((size_t)t->mask + 1) * sizeof(struct slot));
 	g_free(t);
 }
