@@ -320,6 +320,64 @@ static void test_churn_conserves_packets(void **state)
 	ctf_flow_table_free(t);
 }
 
+/* Batched and one-by-one accounting must give the very same records. */
+struct rec_log {
+	GArray *recs;
+};
+
+static void log_record(const struct ctf_record *r, void *ud)
+{
+	g_array_append_val(((struct rec_log *)ud)->recs, *r);
+}
+
+static GArray *replay(const struct ctf_packet *pkts, size_t n, size_t batch)
+{
+	struct ctf_flow_table_config cfg;
+	struct rec_log log = { g_array_new(FALSE, TRUE, sizeof(struct ctf_record)) };
+	struct ctf_flow_table *t;
+
+	ctf_flow_table_config_init(&cfg);
+	cfg.idle_timeout_us = 1 * SEC;
+	cfg.active_timeout_us = 3 * SEC;
+	cfg.max_flows = 300;
+	t = ctf_flow_table_new(&cfg, log_record, &log);
+	for (size_t i = 0; i < n; i += batch) {
+		if (batch == 1)
+			ctf_flow_table_add_packet(t, &pkts[i]);
+		else
+			ctf_flow_table_add_packets(t, &pkts[i], MIN(batch, n - i));
+	}
+	ctf_flow_table_flush(t, CTF_END_FORCED);
+	ctf_flow_table_free(t);
+	return log.recs;
+}
+
+static void test_batch_equals_single(void **state)
+{
+	size_t n = 50000;
+	struct ctf_packet *pkts = calloc(n, sizeof(*pkts));
+	uint32_t x = 99;
+	GArray *a, *b;
+
+	for (size_t i = 0; i < n; i++) {
+		char src[32];
+
+		x = x * 1103515245 + 12345;
+		snprintf(src, sizeof(src), "10.0.%u.%u", (x >> 8) & 3, (x >> 16) & 127);
+		pkts[i] = v4(src, (uint16_t)(1000 + ((x >> 24) & 7)), "10.9.9.9", 443,
+			     (x & 1) ? 6 : 17, 40 + (x & 1023), i * 200);
+		pkts[i].tcp_flags = (x >> 4) & 0x17;
+	}
+	a = replay(pkts, n, 1);
+	b = replay(pkts, n, 37);
+	assert_true(a->len > 1000);
+	assert_int_equal(a->len, b->len);
+	assert_memory_equal(a->data, b->data, a->len * sizeof(struct ctf_record));
+	g_array_unref(a);
+	g_array_unref(b);
+	free(pkts);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -334,6 +392,7 @@ int main(void)
 		cmocka_unit_test(test_vlan_is_part_of_key),
 		cmocka_unit_test(test_table_full_evicts_least_recent),
 		cmocka_unit_test(test_churn_conserves_packets),
+		cmocka_unit_test(test_batch_equals_single),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
