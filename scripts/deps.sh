@@ -17,6 +17,7 @@ test_pkgs=(
   libcmocka-dev libfixbuf-tools nfdump tshark python3 python3-ipfix python3-scapy
   conntrack nftables iproute2 procps psmisc softflowd time
   iputils-ping
+  ulogd2 util-linux
 )
 
 want=("${build_pkgs[@]}")

@@ -11,7 +11,10 @@
  * Reliability Statistics.
  *
  * Single-threaded: one thread owns an exporter. Pushing never blocks for
- * longer than a UDP pacing delay or a TCP send timeout.
+ * longer than a UDP pacing delay, a TCP send timeout (5 s) or, for the
+ * first record to a TCP collector, its connect timeout (3 s).
+ * docs/export.md describes the transports, docs/information-elements.md
+ * the templates.
  */
 #pragma once
 
@@ -36,7 +39,8 @@ struct ctf_export_config {
 	uint32_t odid;			/* observation domain id (default 0) */
 	uint32_t pen;			/* PEN of ctflow's enterprise elements */
 	bool uniflow;			/* two uniflow records instead of one biflow */
-	bool live;			/* templates carry live-only fields (zone, mark, netns, NAT) */
+	bool live;			/* templates carry the enterprise zone/mark/netns
+					 * fields; NAT templates are chosen per record */
 	unsigned template_refresh_s;	/* UDP: templates + options every N s (default 60) */
 	unsigned reconnect_min_s;	/* TCP backoff start (default 60, RFC 7011 10.4.4) */
 	unsigned reconnect_max_s;	/* TCP backoff cap (default 600) */

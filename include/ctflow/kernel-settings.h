@@ -140,7 +140,8 @@ gboolean ctf_ct_probe_active(const char *netns, struct ctf_ct_activity *ret, GEr
  * ctf_nft_activate_conntrack - make conntrack track in @netns
  *
  * (Re)creates `table inet ctflow_activate` with one `ct state new counter`
- * rule in a prerouting and an output chain at priority 300 (after every
+ * rule in an output and a prerouting chain (the latter skips loopback,
+ * whose packets pass both hooks in state new) at priority 300 (after every
  * usual chain, so it never sees a packet before the user's own rules and
  * never changes a verdict). Any loaded `ct` expression makes the kernel
  * register conntrack's hooks for IPv4 and IPv6; the counters count the

@@ -26,6 +26,7 @@
 #define FRAG_TIMEOUT_US (30 * G_USEC_PER_SEC)	/* Linux ipfrag_time */
 #define FRAG_MAX_DATAGRAMS 65536
 #define TICK_EVERY_FRAMES 4096
+#define UNSET G_MININT		/* an integer option not given */
 #define BATCH_PACKETS 64	/* datagrams handed to the flow table at once */
 
 struct convert_opts {
@@ -158,9 +159,9 @@ static gboolean parse_format(const char *s, enum ctf_view_format *ret, GError **
 
 static gboolean check_seconds(const char *name, double v, GError **error)
 {
-	if (!(v > 0) || !isfinite(v) || v > 365.0 * 86400) {
+	if (!(v >= 0.001) || !isfinite(v) || v > 365.0 * 86400) {
 		g_set_error(error, CTF_ERROR, CTF_ERROR_USAGE,
-			    "%s: %g is not a number of seconds in (0, 31536000]", name, v);
+			    "%s: %g is not a number of seconds from 0.001 to 31536000", name, v);
 		return FALSE;
 	}
 	return TRUE;
@@ -184,24 +185,36 @@ static gboolean build_exporter(struct convert *c, const struct convert_opts *o, 
 
 	ctf_export_config_init(&ecfg);
 	ecfg.uniflow = o->uniflow;
-	if (o->odid >= 0) {
+	if (o->odid != UNSET) {
 		if (!check_range("--odid", o->odid, 0, UINT32_MAX, error))
 			return FALSE;
 		ecfg.odid = (uint32_t)o->odid;
 	}
-	if (o->pen >= 0) {
+	if (o->pen != UNSET) {
 		if (!check_range("--pen", o->pen, 1, UINT32_MAX, error))
 			return FALSE;
 		ecfg.pen = (uint32_t)o->pen;
 	}
-	if (o->template_refresh >= 0)
+	if (o->template_refresh != UNSET) {
+		if (!check_range("--template-refresh", o->template_refresh, 1, 86400, error))
+			return FALSE;
 		ecfg.template_refresh_s = (unsigned)o->template_refresh;
-	if (o->udp_rate >= 0)
+	}
+	if (o->udp_rate != UNSET) {
+		if (!check_range("--udp-rate", o->udp_rate, 0, 10000000, error))
+			return FALSE;
 		ecfg.udp_rate = (unsigned)o->udp_rate;
-	if (o->reconnect >= 0)
+	}
+	if (o->reconnect != UNSET) {
+		if (!check_range("--reconnect", o->reconnect, 1, 86400, error))
+			return FALSE;
 		ecfg.reconnect_min_s = (unsigned)o->reconnect;
-	if (o->queue >= 0)
+	}
+	if (o->queue != UNSET) {
+		if (!check_range("--queue", o->queue, 0, 1000000000, error))
+			return FALSE;
 		ecfg.queue_max = (size_t)o->queue;
+	}
 	c->ex = ctf_exporter_new(&ecfg, error);
 	if (!c->ex)
 		return FALSE;
@@ -235,17 +248,17 @@ static gboolean build_tables(struct convert *c, const struct convert_opts *o, GE
 	struct ctf_flow_table_config fcfg;
 
 	ctf_flow_table_config_init(&fcfg);
-	if (o->idle_timeout != 0) {
+	if (!isnan(o->idle_timeout)) {
 		if (!check_seconds("--idle-timeout", o->idle_timeout, error))
 			return FALSE;
 		fcfg.idle_timeout_us = (uint64_t)(o->idle_timeout * G_USEC_PER_SEC);
 	}
-	if (o->active_timeout != 0) {
+	if (!isnan(o->active_timeout)) {
 		if (!check_seconds("--active-timeout", o->active_timeout, error))
 			return FALSE;
 		fcfg.active_timeout_us = (uint64_t)(o->active_timeout * G_USEC_PER_SEC);
 	}
-	if (o->max_flows != 0) {
+	if (o->max_flows != UNSET) {
 		if (!check_range("--max-flows", o->max_flows, 1, 1000000000, error))
 			return FALSE;
 		fcfg.max_flows = (size_t)o->max_flows;
@@ -336,9 +349,11 @@ static int run(struct convert *c, const struct convert_opts *o, gboolean show_pr
 
 int ctf_cmd_convert(int argc, char **argv)
 {
+	/* "not given" sentinels: the tables' own defaults apply */
 	struct convert_opts o = {
-		.odid = -1, .pen = -1, .template_refresh = -1, .udp_rate = -1,
-		.reconnect = -1, .queue = -1,
+		.idle_timeout = NAN, .active_timeout = NAN, .max_flows = UNSET,
+		.odid = UNSET, .pen = UNSET, .template_refresh = UNSET, .udp_rate = UNSET,
+		.reconnect = UNSET, .queue = UNSET,
 	};
 	const GOptionEntry entries[] = {
 		{ "output", 'o', 0, G_OPTION_ARG_FILENAME_ARRAY, &o.outputs,

@@ -12,14 +12,16 @@
  *    index and recycled through a free list;
  *  - an open-addressing index of (hash, index) pairs, linear probing,
  *    backward-shift deletion, grown at half load;
- *  - timeouts are settled lazily. A packet only updates its flow; before
- *    it is counted, settle() decides from the flow's own times whether an
- *    idle, active or linger timeout fell due in between, and emits exactly
- *    the records the eager rules would have. Flows that get no more
- *    packets are found by a FIFO ("queue", by last activity when queued)
- *    whose head is examined per packet and re-queued if it was active
- *    since: records come out a little later than their timeout, never
- *    different. Eviction at max_flows takes the least recently active.
+ *  - open flows sit on an LRU list (moved to its tail by each packet; the
+ *    neighbours' lines are prefetched with the batch), closed TCP flows on
+ *    a "closing" list in order of close time, with the same links. The
+ *    heads give the next idle expiry, the next linger expiry and the
+ *    eviction victim (the least recently active flow) in O(1);
+ *  - the active timeout is settled lazily: before a packet is counted,
+ *    settle() decides from the flow's own times whether an active split
+ *    (or an idle end, or a linger end) fell due in between and emits
+ *    exactly the records the eager rules would have. A flow that gets no
+ *    more packets has its split settled when it leaves the table.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -65,15 +67,18 @@ struct flow {
 	uint64_t octets[2];	/* [0] initiator -> responder, [1] reply */
 	uint32_t packets[2];	/* a record is split before these could wrap */
 	uint64_t close_us;	/* when F_CLOSING was set */
-	uint64_t queued_us;	/* last activity when (re)queued */
 	uint64_t flow_id;
-	uint32_t prev, next;	/* in the queue */
+	uint32_t prev, next;	/* in the LRU list, or the closing list once closing */
 	uint16_t icmp_type_code;
 	uint8_t tos;
 	uint8_t state;
-	uint8_t pad[4];
+	uint8_t pad[12];
 };
 _Static_assert(sizeof(struct flow) == 128, "a flow is two cache lines");
+
+struct list {
+	uint32_t head, tail;
+};
 
 struct slot {
 	uint32_t hash;
@@ -82,7 +87,6 @@ struct slot {
 
 struct ctf_flow_table {
 	struct ctf_flow_table_config cfg;
-	uint64_t min_timeout_us;	/* smallest of idle and linger */
 	ctf_flow_emit_fn emit;
 	void *userdata;
 	uint64_t now_us;
@@ -96,7 +100,8 @@ struct ctf_flow_table {
 	uint32_t mask;		/* slots - 1 */
 	uint32_t count;
 
-	uint32_t head, tail;	/* the queue */
+	struct list lru;	/* open flows, least recently active first */
+	struct list closing;	/* closed TCP flows, in order of close time */
 
 	struct ctf_flow_table_stats stats;
 };
@@ -177,35 +182,39 @@ static void slab_release(struct ctf_flow_table *t, uint32_t idx)
 	t->free_head = idx;
 }
 
-/* --- the queue ------------------------------------------------------ */
+/* --- lists ---------------------------------------------------------- */
 
-static void queue_unlink(struct ctf_flow_table *t, uint32_t i)
+static struct list *list_of(struct ctf_flow_table *t, const struct flow *f)
+{
+	return (f->state & F_CLOSING) ? &t->closing : &t->lru;
+}
+
+static void list_unlink(struct ctf_flow_table *t, struct list *l, uint32_t i)
 {
 	struct flow *f = flow_at(t, i);
 
 	if (f->prev != NIL)
 		flow_at(t, f->prev)->next = f->next;
 	else
-		t->head = f->next;
+		l->head = f->next;
 	if (f->next != NIL)
 		flow_at(t, f->next)->prev = f->prev;
 	else
-		t->tail = f->prev;
+		l->tail = f->prev;
 	f->prev = f->next = NIL;
 }
 
-static void queue_append(struct ctf_flow_table *t, uint32_t i)
+static void list_append(struct ctf_flow_table *t, struct list *l, uint32_t i)
 {
 	struct flow *f = flow_at(t, i);
 
-	f->prev = t->tail;
+	f->prev = l->tail;
 	f->next = NIL;
-	f->queued_us = f->last_us;
-	if (t->tail != NIL)
-		flow_at(t, t->tail)->next = i;
+	if (l->tail != NIL)
+		flow_at(t, l->tail)->next = i;
 	else
-		t->head = i;
-	t->tail = i;
+		l->head = i;
+	l->tail = i;
 }
 
 /* --- key and hash ---------------------------------------------------- */
@@ -424,7 +433,7 @@ static void flow_release(struct ctf_flow_table *t, uint32_t idx)
 	struct flow *f = flow_at(t, idx);
 
 	index_remove(t, index_find(t, &f->key, key_hash(&f->key)));
-	queue_unlink(t, idx);
+	list_unlink(t, list_of(t, f), idx);
 	slab_release(t, idx);
 	t->count--;
 	t->stats.flows_active = t->count;
@@ -457,47 +466,43 @@ static bool settle(struct ctf_flow_table *t, struct flow *f, uint64_t now)
 	return t_idle <= now;
 }
 
-/* Settle what the queue holds at its head: flows that got no packet. */
+/* End what is due at the heads: lingering TCP flows, then idle flows. A
+ * flow's active split, if due, is settled on the way out. */
 static void expire(struct ctf_flow_table *t, uint64_t now)
 {
+	const struct ctf_flow_table_config *c = &t->cfg;
 	uint32_t i;
 
-	while ((i = t->head) != NIL) {
-		struct flow *f = flow_at(t, i);
-
-		if (f->queued_us + t->min_timeout_us > now)
-			break;
-		if (settle(t, f, now)) {
-			flow_release(t, i);
-		} else if (f->last_us > f->queued_us) {
-			queue_unlink(t, i);	/* active since queued: go round */
-			queue_append(t, i);
-		} else {
-			break;
-		}
+	while ((i = t->closing.head) != NIL &&
+	       flow_at(t, i)->close_us + MIN(c->close_linger_us, c->idle_timeout_us) <= now) {
+		if (!settle(t, flow_at(t, i), now))
+			break;	/* idle < linger and packets since the close: later */
+		flow_release(t, i);
+	}
+	while ((i = t->lru.head) != NIL && flow_at(t, i)->last_us + c->idle_timeout_us <= now) {
+		settle(t, flow_at(t, i), now);
+		flow_release(t, i);
 	}
 }
 
-/* Make room: the least recently active flow ends with reason 5, unless
- * its own timeout already ended it. */
+/* Make room: the least recently active flow ends with reason 5. A flow
+ * that is closing goes first: its end was seen, it only lingers. */
 static void evict(struct ctf_flow_table *t)
 {
-	for (;;) {
-		uint32_t i = t->head;
-		struct flow *f = flow_at(t, i);
+	uint32_t i = t->closing.head != NIL ? t->closing.head : t->lru.head;
+	struct flow *f = flow_at(t, i);
 
-		if (f->last_us > f->queued_us) {
-			queue_unlink(t, i);
-			queue_append(t, i);
-			continue;
-		}
-		if (!settle(t, f, t->now_us)) {
-			t->stats.evicted++;
-			emit_record(t, f, CTF_END_RESOURCES);
-		}
-		flow_release(t, i);
-		return;
+	if (t->closing.head != NIL && t->lru.head != NIL &&
+	    flow_at(t, t->lru.head)->last_us < f->last_us)
+		f = flow_at(t, i = t->lru.head);
+	if (f->state & F_CLOSING) {
+		emit_record(t, f, CTF_END_EOF);
+	} else {
+		t->stats.evicted++;
+		settle(t, f, t->now_us);	/* a due active split first */
+		emit_record(t, f, CTF_END_RESOURCES);
 	}
+	flow_release(t, i);
 }
 
 /* --- packets ---------------------------------------------------------- */
@@ -522,7 +527,7 @@ static uint32_t flow_create(struct ctf_flow_table *t, const struct flow_key *k,
 	pos = index_find(t, k, hash);
 	t->slots[pos].hash = hash;
 	t->slots[pos].idx1 = idx + 1;
-	queue_append(t, idx);
+	list_append(t, &t->lru, idx);
 	t->count++;
 	t->stats.flows_active = t->count;
 	if (t->count > t->stats.flows_peak)
@@ -530,21 +535,25 @@ static uint32_t flow_create(struct ctf_flow_table *t, const struct flow_key *k,
 	return idx;
 }
 
-static void tcp_track(struct flow *f, int dir, uint16_t flags, uint64_t now)
+static void tcp_track(struct ctf_flow_table *t, uint32_t idx, int dir, uint16_t flags,
+		      uint64_t now)
 {
-	if (f->state & F_CLOSING)
-		return;
+	struct flow *f = flow_at(t, idx);
+
 	if (flags & CTF_TCP_FIN)
 		f->state |= dir ? F_FIN_REV : F_FIN_FWD;
 	if ((flags & CTF_TCP_RST) || (f->state & (F_FIN_FWD | F_FIN_REV)) == (F_FIN_FWD | F_FIN_REV)) {
+		list_unlink(t, &t->lru, idx);
 		f->state |= F_CLOSING;
 		f->close_us = now;
+		list_append(t, &t->closing, idx);
 	}
 }
 
-static void account(struct ctf_flow_table *t, struct flow *f, const struct ctf_packet *pkt,
+static void account(struct ctf_flow_table *t, uint32_t idx, const struct ctf_packet *pkt,
 		    bool src_is_lo, uint64_t now)
 {
+	struct flow *f = flow_at(t, idx);
 	int dir = src_is_lo == !!(f->state & F_INIT_IS_LO) ? 0 : 1;
 
 	/* A record is exported before a 32-bit packet counter could wrap. */
@@ -560,9 +569,15 @@ static void account(struct ctf_flow_table *t, struct flow *f, const struct ctf_p
 	f->last_us = now;
 	f->packets[dir]++;
 	f->octets[dir] += pkt->ip_len;
+	if (f->state & F_CLOSING)
+		return;		/* lingering: stays in close-time order */
+	if (t->lru.tail != idx) {
+		list_unlink(t, &t->lru, idx);
+		list_append(t, &t->lru, idx);
+	}
 	if (pkt->proto == 6 && pkt->has_ports) {
 		f->tcp_flags[dir] |= pkt->tcp_flags;
-		tcp_track(f, dir, pkt->tcp_flags, now);
+		tcp_track(t, idx, dir, pkt->tcp_flags, now);
 	}
 }
 
@@ -599,7 +614,7 @@ static void add_keyed(struct ctf_flow_table *t, const struct ctf_packet *pkt,
 	} else {
 		idx = flow_create(t, k, hash, src_is_lo);
 	}
-	account(t, flow_at(t, idx), pkt, src_is_lo, t->now_us);
+	account(t, idx, pkt, src_is_lo, t->now_us);
 }
 
 void ctf_flow_table_add_packet(struct ctf_flow_table *t, const struct ctf_packet *pkt)
@@ -644,6 +659,19 @@ void ctf_flow_table_add_packets(struct ctf_flow_table *t, const struct ctf_packe
 				__builtin_prefetch((char *)f + 64, 1);
 			}
 		}
+		/* LRU neighbours, unlinked when each packet moves its flow */
+		for (size_t i = 0; i < m; i++) {
+			uint32_t idx1 = t->slots[hashes[i] & t->mask].idx1;
+
+			if (idx1) {
+				const struct flow *f = flow_at(t, idx1 - 1);
+
+				if (f->prev != NIL)
+					__builtin_prefetch((char *)flow_at(t, f->prev) + 64, 1);
+				if (f->next != NIL)
+					__builtin_prefetch((char *)flow_at(t, f->next) + 64, 1);
+			}
+		}
 		for (size_t i = 0; i < m; i++)
 			add_keyed(t, &pkts[base + i], &keys[i], hashes[i], lo[i]);
 	}
@@ -660,7 +688,7 @@ void ctf_flow_table_flush(struct ctf_flow_table *t, enum ctf_end_reason reason)
 {
 	uint32_t i;
 
-	while ((i = t->head) != NIL) {
+	while ((i = t->closing.head) != NIL || (i = t->lru.head) != NIL) {
 		struct flow *f = flow_at(t, i);
 
 		if (!settle(t, f, t->now_us))
@@ -679,11 +707,11 @@ struct ctf_flow_table *ctf_flow_table_new(const struct ctf_flow_table_config *cf
 		return NULL;
 	t = g_new0(struct ctf_flow_table, 1);
 	t->cfg = *cfg;
-	t->min_timeout_us = MIN(cfg->idle_timeout_us, cfg->close_linger_us);
 	t->emit = emit;
 	t->userdata = userdata;
 	t->free_head = NIL;
-	t->head = t->tail = NIL;
+	t->lru.head = t->lru.tail = NIL;
+	t->closing.head = t->closing.tail = NIL;
 	t->mask = 1023;
 	t->slots = table_alloc0((t->mask + 1) * sizeof(struct slot));
 	return t;

@@ -4,7 +4,7 @@
  * Fragments are rare next to whole packets, so the pending datagrams live
  * in a GHashTable keyed by (family, addresses, protocol, identification)
  * with a GQueue in arrival order for the timeout. No payload is copied:
- * only which bytes arrived is counted. This module does not know about
+ * only which byte ranges arrived is kept. This module does not know about
  * flows; whole datagrams leave through the out callback.
  */
 #include <string.h>
@@ -26,11 +26,15 @@ struct pending {
 	GList *link;		/* in t->order */
 	uint64_t created_us;
 	uint64_t last_us;
-	uint32_t received;	/* payload octets received (duplicates included) */
+	GArray *ranges;		/* struct range: payload octets received, sorted, merged */
 	uint32_t total;		/* payload octets of the datagram, once the last is seen */
 	uint16_t unfrag_len;	/* header octets the reassembled datagram keeps */
 	bool have_first;
 	bool have_last;
+};
+
+struct range {
+	uint32_t start, end;	/* [start, end) of the payload */
 };
 
 struct ctf_frag_table {
@@ -64,6 +68,52 @@ static gboolean frag_key_equal(gconstpointer a, gconstpointer b)
 	return memcmp(a, b, sizeof(struct frag_key)) == 0;
 }
 
+static void pending_free(gpointer p)
+{
+	struct pending *pd = p;
+
+	g_array_unref(pd->ranges);
+	g_free(pd);
+}
+
+/* Record [start, end) as received, merging overlaps and neighbours, so
+ * duplicated or overlapping fragments count once. */
+static void ranges_add(GArray *ranges, uint32_t start, uint32_t end)
+{
+	guint i = 0;
+
+	if (end <= start)
+		return;
+	while (i < ranges->len && g_array_index(ranges, struct range, i).end < start)
+		i++;
+	/* absorb every range that touches [start, end) */
+	while (i < ranges->len && g_array_index(ranges, struct range, i).start <= end) {
+		struct range *r = &g_array_index(ranges, struct range, i);
+
+		start = MIN(start, r->start);
+		end = MAX(end, r->end);
+		g_array_remove_index(ranges, i);
+	}
+	g_array_insert_val(ranges, i, ((struct range){ start, end }));
+}
+
+static uint32_t ranges_octets(const GArray *ranges)
+{
+	uint32_t n = 0;
+
+	for (guint i = 0; i < ranges->len; i++)
+		n += g_array_index(ranges, struct range, i).end -
+		     g_array_index(ranges, struct range, i).start;
+	return n;
+}
+
+static bool ranges_cover(const GArray *ranges, uint32_t total)
+{
+	const struct range *r = &g_array_index(ranges, struct range, 0);
+
+	return ranges->len == 1 && r->start == 0 && r->end >= total;
+}
+
 struct ctf_frag_table *ctf_frag_table_new(uint64_t timeout_us, size_t max_datagrams,
 					  ctf_frag_out_fn out, void *userdata)
 {
@@ -72,7 +122,7 @@ struct ctf_frag_table *ctf_frag_table_new(uint64_t timeout_us, size_t max_datagr
 	if (timeout_us == 0 || max_datagrams == 0 || out == NULL)
 		return NULL;
 	t = g_new0(struct ctf_frag_table, 1);
-	t->pending = g_hash_table_new_full(frag_key_hash, frag_key_equal, NULL, g_free);
+	t->pending = g_hash_table_new_full(frag_key_hash, frag_key_equal, NULL, pending_free);
 	g_queue_init(&t->order);
 	t->timeout_us = timeout_us;
 	t->max = max_datagrams;
@@ -94,7 +144,7 @@ static uint16_t unfragmentable_len(const struct ctf_packet *pkt)
 static void pending_finish(struct ctf_frag_table *t, struct pending *p, bool complete)
 {
 	struct ctf_packet pkt = p->pkt;
-	uint32_t payload = complete ? p->total : p->received;
+	uint32_t payload = complete ? p->total : ranges_octets(p->ranges);
 
 	pkt.frag = CTF_FRAG_NONE;
 	pkt.more_frags = false;
@@ -133,6 +183,7 @@ static struct pending *pending_get(struct ctf_frag_table *t, const struct ctf_pa
 		pending_finish(t, g_queue_peek_head(&t->order), false);
 	}
 	p = g_new0(struct pending, 1);
+	p->ranges = g_array_new(FALSE, FALSE, sizeof(struct range));
 	p->key = k;
 	p->pkt = *pkt;
 	p->created_us = pkt->ts_us;
@@ -167,10 +218,10 @@ void ctf_frag_table_add(struct ctf_frag_table *t, const struct ctf_packet *pkt)
 		p->have_last = true;
 		p->total = pkt->frag_offset + pkt->frag_len;
 	}
-	p->received += pkt->frag_len;
-	/* Overlaps and duplicates can make received exceed total: the kernel
-	 * would still deliver one datagram of the announced size. */
-	if (p->have_first && p->have_last && p->received >= p->total)
+	ranges_add(p->ranges, pkt->frag_offset, pkt->frag_offset + pkt->frag_len);
+	/* Complete once every octet up to the last fragment's end arrived,
+	 * whatever the order, duplicates and overlaps counting once. */
+	if (p->have_first && p->have_last && ranges_cover(p->ranges, p->total))
 		pending_finish(t, p, true);
 }
 

@@ -530,12 +530,14 @@ static gboolean nft_script(const char *netns, const char *script, GError **error
 
 gboolean ctf_nft_activate_conntrack(const char *netns, GError **error)
 {
+	/* Loopback packets reach prerouting still in state new: skipping
+	 * lo there counts each entry once. */
 	static const char script[] =
 		RECREATE(CTF_NFT_ACTIVATE_TABLE)
 		"table inet " CTF_NFT_ACTIVATE_TABLE " {\n"
 		"\tchain prerouting {\n"
 		"\t\ttype filter hook prerouting priority 300; policy accept;\n"
-		"\t\tct state new counter\n"
+		"\t\tiif != \"lo\" ct state new counter\n"
 		"\t}\n"
 		"\tchain output {\n"
 		"\t\ttype filter hook output priority 300; policy accept;\n"

@@ -127,7 +127,7 @@ static bool peer_open(struct tcp_output *t)
 {
 	char buf[512];
 
-	for (;;) {
+	for (int i = 0; i < 64; i++) {		/* bounded: a chatty peer cannot hold us */
 		ssize_t r = recv(t->fd, buf, sizeof(buf), MSG_DONTWAIT);
 
 		if (r > 0)
@@ -143,6 +143,7 @@ static bool peer_open(struct tcp_output *t)
 		fail(t, "connection broken", errno);
 		return false;
 	}
+	return true;
 }
 
 /* Drop the records of messages the peer's TCP has acknowledged. */

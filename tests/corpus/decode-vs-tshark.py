@@ -20,12 +20,18 @@ node-information and RFC 8335 identifiers) are not compared. Every other
 difference fails the test. Exits 77 when tshark is missing.
 
 -v prints every classified frame, not only the failures.
+
+To keep tshark's start-up cost down, the captures of one link type are
+concatenated with mergecap and read by a single tshark; the frames are
+split back by count and checked against each file's captured lengths, and
+a group that does not line up is compared file by file instead.
 """
 
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from concurrent.futures import ThreadPoolExecutor
 
 TSHARK_FIELDS = [
@@ -43,7 +49,7 @@ TSHARK_FIELDS = [
     "vlan.id", "ieee8021ad.id",
 ]
 DUMP_FIELDS = [
-    "frame", "status", "family", "proto", "src", "dst", "sport", "dport",
+    "frame", "caplen", "status", "family", "proto", "src", "dst", "sport", "dport",
     "ip_len", "l3_hdr_len", "frag", "frag_offset", "more_frags", "frag_id",
     "tcp_flags", "icmp_type", "icmp_code", "icmp_id", "vlan_outer",
     "vlan_inner", "tos", "flow_label",
@@ -58,7 +64,8 @@ DUMP_CANNOT_OPEN = 3        # decode-dump's exit status for "libpcap refused it"
 PORT_PROTOS = {6: "tcp", 17: "udp", 132: "sctp", 33: "dccp", 136: "udp"}
 
 
-def tshark_frames(path):
+def tshark_rows(path):
+    """tshark's view of every frame of @path, in order."""
     cmd = ["tshark", "-n", "-r", path, "-o", "ip.defragment:FALSE",
            "-o", "ipv6.defragment:FALSE", "-o", "ip.check_checksum:FALSE",
            "-T", "fields", "-E", "occurrence=a", "-E", "aggregator=|",
@@ -67,29 +74,27 @@ def tshark_frames(path):
         cmd += ["-e", f]
     out = subprocess.run(cmd, capture_output=True, text=True,
                          errors="replace").stdout
-    frames = {}
+    rows = []
     for line in out.splitlines():
         cols = line.split("\t")
         cols += [""] * (len(TSHARK_FIELDS) - len(cols))
-        row = {f: (c.split("|") if c else []) for f, c in zip(TSHARK_FIELDS, cols)}
-        frames[int(row["frame.number"][0])] = row
-    return frames
+        rows.append({f: (c.split("|") if c else []) for f, c in zip(TSHARK_FIELDS, cols)})
+    return rows
 
 
 def dump_frames(dump, path):
-    """ctflow's view: (link type supported, {frame number: fields})."""
+    """ctflow's view: (link type or None when not decoded, [frame fields])."""
     out = subprocess.run([dump, path], capture_output=True, text=True)
     if out.returncode == DUMP_CANNOT_OPEN:
-        return False, {}
+        return None, []
     if out.returncode != 0:
-        raise RuntimeError("decode-dump exited %d: %s" % (out.returncode, out.stderr[-2000:]))
+        raise RuntimeError("decode-dump exited %d on %s: %s"
+                           % (out.returncode, path, out.stderr[-2000:]))
     lines = out.stdout.splitlines()
-    supported = bool(lines) and lines[0].endswith("\tsupported")
-    frames = {}
-    for line in lines[1:]:
-        cols = line.split("\t")
-        frames[int(cols[0])] = dict(zip(DUMP_FIELDS, cols))
-    return supported, frames
+    head = lines[0].split("\t") if lines else []
+    if len(head) != 3 or head[2] != "supported":
+        return None, []
+    return int(head[1]), [dict(zip(DUMP_FIELDS, line.split("\t"))) for line in lines[1:]]
 
 
 def first(row, field):
@@ -208,7 +213,7 @@ def compare_frame(t, d):
         if damaged(t):
             return "damaged-refused", d["status"]
         if d["status"].endswith("-truncated") and \
-                as_int(first(t, "frame.cap_len")) < as_int(first(t, "frame.len")):
+                int(d["caplen"]) < as_int(first(t, "frame.len")):
             return "snaplen-refused", d["status"]
         if d["status"] == "ip-version" and (first(t, "frame.protocols") or "").startswith("ip:"):
             # DLT_IPV4/DLT_IPV6 carrying the other version: tshark follows
@@ -230,25 +235,62 @@ def compare_frame(t, d):
     return ("damaged-differs" if damaged(t) else "bad"), detail
 
 
-def compare_file(dump, path):
-    """Returns a list of (category, path, frame, detail); empty when ctflow
-    does not decode the file's link type."""
+def compare_frames(path, dumped, rows):
+    """Classifies each frame of @path: list of (category, path, n, detail)."""
     results = []
-    try:
-        supported, df = dump_frames(dump, path)
-    except RuntimeError as e:
-        return [("bad", path, 0, str(e))]
-    if not supported:
-        return results
-    tf = tshark_frames(path)
-    for n, d in sorted(df.items()):
-        t = tf.get(n)
+    for i, d in enumerate(dumped):
+        t = rows[i] if i < len(rows) else None
         if t is None:
-            results.append(("no-tshark-frame", path, n, None))
+            results.append(("no-tshark-frame", path, i + 1, None))
             continue
         cat, detail = compare_frame(t, d)
-        results.append((cat, path, n, detail))
+        results.append((cat, path, i + 1, detail))
     return results
+
+
+def lines_up(dumped, rows):
+    """True when tshark's frames are ctflow's, frame for frame. libpcap
+    cuts a captured length beyond the file's snapshot length to it, so
+    ctflow may see fewer bytes than tshark, never more."""
+    return len(dumped) == len(rows) and all(
+        int(d["caplen"]) <= as_int(first(t, "frame.cap_len") or "-1")
+        for d, t in zip(dumped, rows))
+
+
+def compare_group(files, tmpdir, dlt):
+    """Compares the captures of one link type through one tshark run;
+    @files is a list of (path, dumped frames)."""
+    merged = os.path.join(tmpdir, "dlt%d.pcapng" % dlt)
+    rows = []
+    if len(files) > 1:
+        r = subprocess.run(["mergecap", "-a", "-F", "pcapng", "-w", merged] +
+                           [p for p, _ in files], capture_output=True)
+        if r.returncode == 0:
+            rows = tshark_rows(merged)
+    if not lines_up([d for _, ds in files for d in ds], rows):
+        # one file wireshark reads differently throws the split off
+        if len(files) > 1:
+            print("link type %d: merged capture does not line up, comparing %d files "
+                  "one by one" % (dlt, len(files)))
+        return [r for p, ds in files for r in compare_frames(p, ds, tshark_rows(p))]
+    results = []
+    for path, dumped in files:
+        results += compare_frames(path, dumped, rows[:len(dumped)])
+        rows = rows[len(dumped):]
+    return results
+
+
+def run(dump, paths):
+    """All results for @paths, and the number of captures compared."""
+    groups = {}
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+        for path, (dlt, dumped) in zip(paths, pool.map(lambda p: dump_frames(dump, p), paths)):
+            if dlt is not None and dumped:
+                groups.setdefault(dlt, []).append((path, dumped))
+        with tempfile.TemporaryDirectory(prefix="decode-vs-tshark-") as tmpdir:
+            per_group = list(pool.map(lambda kv: compare_group(kv[1], tmpdir, kv[0]),
+                                      groups.items()))
+    return [r for rs in per_group for r in rs], sum(len(g) for g in groups.values())
 
 
 def main(argv):
@@ -257,17 +299,18 @@ def main(argv):
     if len(argv) < 3:
         print(__doc__, file=sys.stderr)
         return 2
-    if not shutil.which("tshark"):
-        print("tshark not installed: skipped")
+    if not shutil.which("tshark") or not shutil.which("mergecap"):
+        print("tshark/mergecap not installed: skipped")
         return 77
     dump, datadir = argv[1], argv[2]
     paths = argv[3:] or sorted(
         os.path.join(datadir, f) for f in os.listdir(datadir)
         if f.endswith((".pcap", ".pcapng")))
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
-        per_file = list(pool.map(lambda p: compare_file(dump, p), paths))
-    compared = sum(1 for rs in per_file if rs)
-    results = [r for rs in per_file for r in rs]
+    try:
+        results, compared = run(dump, paths)
+    except RuntimeError as e:
+        print("FAIL: %s" % e)
+        return 1
     counts = {}
     for cat, path, n, detail in results:
         counts[cat] = counts.get(cat, 0) + 1

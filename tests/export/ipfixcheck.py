@@ -132,11 +132,14 @@ class Checker:
         if self.missing_template_sets:
             self.err(f"{self.missing_template_sets} data sets before their template")
         unique = len(self.seen)
+        missing = sorted(r["flow_id"] for k, rs in self.expect.items() if k not in self.seen
+                         for r in rs)
         if not partial and unique != self.n_expected:
             self.err(f"{self.n_expected - unique} pushed records not decoded")
         if dropped is not None and unique + dropped != self.n_expected:
             self.err(f"decoded {unique} + dropped {dropped} != pushed {self.n_expected}")
         return {"pushed": self.n_expected, "decoded": self.decoded, "unique": unique,
+                "missing": len(missing), "missing_flow_ids": missing[:5],
                 "duplicates": dups, "reliability": self.reliability[-1:] or None,
                 "templates": sorted(self.templates), "errors": self.errors}
 

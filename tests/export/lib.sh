@@ -10,6 +10,9 @@ PIDS=""
 T=$(mktemp -d /tmp/ctflow-export-test.XXXXXX)
 
 cleanup() {
+	# TERM first: tshark then stops its dumpcap child
+	for p in $PIDS; do kill -TERM "$p" 2>/dev/null || true; done
+	sleep 0.3
 	for p in $PIDS; do kill -KILL "$p" 2>/dev/null || true; done
 	wait 2>/dev/null || true
 	if [ "${KEEP:-0}" = 1 ]; then echo "kept $T"; else rm -rf "$T"; fi

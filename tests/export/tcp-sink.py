@@ -4,7 +4,8 @@
 Accepts connections on 127.0.0.1:PORT one at a time and writes every byte
 of connection 1 to FILE, of connection k to FILE.k, unbuffered
 (os.write), so a SIGKILL loses nothing it has read. A reset ends a
-connection like a close. Prints "ready" once listening."""
+connection like a close. Prints "ready" once listening and "eof K" when
+connection K has ended and all its bytes are in the file."""
 import os, socket, sys
 
 port, path = int(sys.argv[1]), sys.argv[2]
@@ -30,3 +31,4 @@ while True:
         pass
     os.close(fd)
     conn.close()
+    print(f"eof {k}", flush=True)

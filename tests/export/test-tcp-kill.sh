@@ -47,7 +47,8 @@ scenario() {	# NAME OUTAGE_S DRIVER-ARGS...
 	start_sink "$name.2"
 	wait_until 40 sh -c "! kill -0 $drv 2>/dev/null" || fail "$name: driver did not finish"
 	wait $drv || fail "$name: driver failed: $(cat "$T/$name.log")"
-	sleep 0.3
+	# the sink must read all the collector's kernel acknowledged before it goes
+	wait_until 10 grep -qs "^eof" "$T/$name.2.ready" || fail "$name: sink 2 saw no end of stream"
 	kill -TERM $SINK_PID 2>/dev/null || true
 	echo "$name driver: $(cat "$T/$name.stats")"
 	echo "$name log: $(tr '\n' ' ' < "$T/$name.log" | cut -c1-400)"
@@ -92,7 +93,10 @@ sleep 1.5		# it reconnects into the stopped sink's backlog
 kill -CONT $SINK_PID
 wait_until 60 sh -c "! kill -0 $DRV 2>/dev/null" || fail "stall: driver did not finish"
 wait $DRV || fail "stall: driver failed"
-sleep 0.3
+all_eof() {	# one "eof" per connection file
+	[ "$(grep -c '^eof' "$T/stall.ready")" -ge "$(ls "$T"/stall "$T"/stall.[0-9]* 2>/dev/null | wc -l)" ]
+}
+wait_until 10 all_eof || fail "stall: sink saw no end of every stream"
 kill -TERM $SINK_PID 2>/dev/null || true
 echo "stall driver: $(cat "$T/stall.stats")"
 echo "stall log: $(tr '\n' ' ' < "$T/stall.log" | cut -c1-600)"

@@ -577,11 +577,11 @@ def _iso_ms(s):
     return _ms(datetime.datetime.strptime(s, fmt))
 
 
-# ctflow's text view: "START END PROTO SRC:P -> DST:P [icmp T/C] pkts A/B
-# bytes A/B [flags F/F] end REASON flow ID [vlan O/I] ..."
-_TEXT_LINE = re.compile(
-    r"^(?P<start>\S+) (?P<end>\S+) (?P<proto>\S+) (?P<src>\S+):(?P<sport>\d+) -> "
-    r"(?P<dst>\S+):(?P<dport>\d+)(?: icmp (?P<it>\d+)/(?P<ic>\d+))? "
+# ctflow's text view: "START END PROTO SRC -> DST [icmp T/C] pkts A/B
+# bytes A/B [flags F/F] end REASON flow ID [vlan O/I] ...", endpoints as
+# "10.0.0.1:80", "[2001:db8::1]:80", or without a port for ICMP.
+_TEXT_REST = re.compile(
+    r"^(?:icmp (?P<it>\d+)/(?P<ic>\d+) )?"
     r"pkts (?P<pk>\d+)/(?P<rpk>\d+) bytes (?P<oc>\d+)/(?P<roc>\d+)"
     r"(?: flags (?P<fl>\S+)/(?P<rfl>\S+))? end (?P<reason>\S+) flow (?P<fid>\d+)"
     r"(?: vlan (?P<vlan>\d+)/(?P<ivlan>\d+))?")
@@ -597,28 +597,39 @@ def _letters(s):
     return sum(_FLAG_LETTERS.get(c, 0) for c in s if c != "-")
 
 
+def _endpoint(tok):
+    """'10.0.0.1:80' / '[2001:db8::1]:80' / '10.0.0.1' / '2001:db8::1'."""
+    m = re.fullmatch(r"\[([^\]]+)\](?::(\d+))?", tok)
+    if m:
+        return m.group(1), int(m.group(2) or 0)
+    m = re.fullmatch(r"([0-9.]+)(?::(\d+))?", tok)
+    if m:
+        return m.group(1), int(m.group(2) or 0)
+    return tok, 0	# a bare IPv6 address
+
+
 def parse_view_text(text):
     out = []
     for ln, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
-        m = _TEXT_LINE.match(line)
+        tok = line.split(" ", 6)
+        m = _TEXT_REST.match(tok[6]) if len(tok) == 7 and tok[4] == "->" else None
         if not m:
             raise RuntimeError("text view line %d not understood: %r" % (ln, line))
         g = m.group
-        src, dst = g("src").strip("[]"), g("dst").strip("[]")
-        proto = _PROTO_BY_NAME.get(g("proto"), None)
+        (src, sport), (dst, dport) = _endpoint(tok[3]), _endpoint(tok[5])
+        proto = _PROTO_BY_NAME.get(tok[2])
         if proto is None:
-            proto = int(g("proto"))
+            proto = int(tok[2])
         itc = int(g("it")) * 256 + int(g("ic")) if g("it") is not None else None
         reason = _TEXT_REASONS.get(g("reason"))
         if reason is None and g("reason").isdigit():
             reason = int(g("reason"))
-        out.append(_norm(6 if ":" in src else 4, proto, src, dst, int(g("sport")),
-                         int(g("dport")), int(g("vlan") or 0), itc, _iso_ms(g("start")),
-                         _iso_ms(g("end")), int(g("pk")), int(g("oc")), int(g("rpk")),
-                         int(g("roc")), reason, int(g("fid")), _letters(g("fl")),
-                         _letters(g("rfl"))))
+        out.append(_norm(6 if ":" in src else 4, proto, src, dst, sport, dport,
+                         int(g("vlan") or 0), itc, _iso_ms(tok[0]), _iso_ms(tok[1]),
+                         int(g("pk")), int(g("oc")), int(g("rpk")), int(g("roc")),
+                         reason, int(g("fid")), _letters(g("fl")), _letters(g("rfl"))))
     return out
 
 

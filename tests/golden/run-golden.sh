@@ -18,7 +18,12 @@
 #               snaplen, and one capture split into two files
 #   timeouts    default timeouts (no options) and short ones (5 s / 20 s)
 #   evict       --max-flows: least recently active flow ends with reason 5
+#   fragments   duplicated, interleaved, reversed, tiny fragments, options,
+#               extension headers, the same IP id on two protocols
 #   big         counters beyond 2^32 octets and 2^16 packets
+#   random      random conversations (golden-random), several seeds and
+#               timeouts, each with exact truth
+#   random-evict  the same with --max-flows: who leaves, when, with reason 5
 #   exit-codes  0 ok, 1 runtime failure, 2 usage
 #   bench       1 M packets / 100 k flows and 200 k concurrent flows: totals
 #   bench-udp   the same 100 k records over UDP into nfcapd: none lost
@@ -126,7 +131,9 @@ wait_drained() {
 start_nfcapd() {	# start_nfcapd DIR -> sets NF_PORT
 	mkdir -p "$1"
 	NF_PORT=$(free_port udp)
-	nfcapd -b 127.0.0.1 -p "$NF_PORT" -w "$1" -t 3600 >"$W/nfcapd.log" 2>&1 &
+	# a 4 MiB receive buffer (net.core.rmem_max here): nfcapd is one thread
+	# and the other tests compete for the two cores
+	nfcapd -b 127.0.0.1 -p "$NF_PORT" -w "$1" -t 3600 -B 4194304 >"$W/nfcapd.log" 2>&1 &
 	NFCAPD_PID=$!
 	wait_listen udp "$NF_PORT" || { fail "nfcapd did not listen on udp $NF_PORT"; return 1; }
 }
@@ -344,6 +351,51 @@ case_timeouts() {
 	gen short --idle-timeout 5 --active-timeout 20 || return
 	convert short -o "$W/short.ipfix" --idle-timeout 5 --active-timeout 20 "$W/short.pcap" &&
 		check "$W/short.json" pyipfix "$W/short.ipfix"
+}
+
+# fragments beyond the basics; validated against scapy first
+case_fragments() {
+	local l r
+	for l in eth raw; do
+		run "gen-frag-$l" "$GEN" --scenario golden-frag --link "$l" \
+			--out "$W/f-$l.pcap" --truth "$W/f-$l.json" || return
+		$PY "$HERE/validate-pcap.py" "$W/f-$l.pcap" "$W/f-$l.json" >"$W/valid-$l.log" ||
+			{ fail "golden-frag capture and truth disagree"; cat "$W/valid-$l.log"; }
+		convert "frag-$l" -o "$W/f-$l.ipfix" "${timeouts[@]}" "$W/f-$l.pcap" || continue
+		for r in pyipfix ipfixdump; do
+			check "$W/f-$l.json" "$r" "$W/f-$l.ipfix"
+		done
+	done
+}
+
+# random conversations: one capture per seed, exact truth for each
+random_run() {	# random_run NAME GEN-OPTIONS... -- CONVERT-OPTIONS...
+	local name=$1 gopts=() copts=()
+	shift
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do gopts+=("$1"); shift; done
+	shift
+	copts=("$@")
+	run "gen-$name" "$GEN" --scenario golden-random "${gopts[@]}" --out "$W/$name.pcap" \
+		--truth "$W/$name.json" || return
+	convert "$name" -o "$W/$name.ipfix" "${copts[@]}" "$W/$name.pcap" &&
+		check "$W/$name.json" pyipfix "$W/$name.ipfix"
+}
+
+case_random() {
+	local seed
+	for seed in 1 2 3; do
+		random_run "r$seed" --seed "$seed" -- "${timeouts[@]}"
+	done
+	random_run r4-short --seed 4 --flows 1000 --idle-timeout 5 --active-timeout 20 -- \
+		--idle-timeout 5 --active-timeout 20
+}
+
+case_random_evict() {
+	# the smallest capture that showed a wrong victim, then larger ones
+	random_run e-small --seed 7 --flows 5 --max-flows 2 -- --max-flows 2 "${timeouts[@]}"
+	random_run e40 --seed 3 --flows 300 --max-flows 40 -- --max-flows 40 "${timeouts[@]}"
+	random_run e100 --seed 3 --flows 1000 --max-flows 100 --idle-timeout 10 \
+		--active-timeout 45 -- --max-flows 100 --idle-timeout 10 --active-timeout 45
 }
 
 case_big() {

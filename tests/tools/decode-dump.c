@@ -4,10 +4,10 @@
  * side of the decode-vs-tshark comparison.
  *
  * The first line is "#dlt N supported|unsupported". Then the columns:
- * frame status family proto src dst sport dport ip_len
+ * frame caplen status family proto src dst sport dport ip_len
  * l3_hdr_len frag frag_offset more_frags frag_id tcp_flags icmp_type
  * icmp_code icmp_id vlan_outer vlan_inner tos flow_label; a frame that
- * did not decode prints only its number and status.
+ * did not decode stops after its status.
  *
  * Exit status: 0 when the capture was read (even if damaged part way),
  * 3 when libpcap cannot open it, 2 on usage errors.
@@ -21,18 +21,20 @@
 
 #include "ctflow/decode.h"
 
-static void print_packet(uint64_t n, enum ctf_decode_status s, const struct ctf_packet *p)
+static void print_packet(uint64_t n, uint32_t caplen, enum ctf_decode_status s,
+			 const struct ctf_packet *p)
 {
 	char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN];
 	int af = p->family == 4 ? AF_INET : AF_INET6;
 
 	if (s != CTF_DECODE_OK) {
-		printf("%" PRIu64 "\t%s\n", n, ctf_decode_status_name(s));
+		printf("%" PRIu64 "\t%u\t%s\n", n, caplen, ctf_decode_status_name(s));
 		return;
 	}
 	inet_ntop(af, p->src.b, src, sizeof(src));
 	inet_ntop(af, p->dst.b, dst, sizeof(dst));
-	printf("%" PRIu64 "\tok\t%u\t%u\t%s\t%s\t", n, p->family, p->proto, src, dst);
+	printf("%" PRIu64 "\t%u\tok\t%u\t%u\t%s\t%s\t", n, caplen, p->family, p->proto,
+	       src, dst);
 	if (p->has_ports && p->proto != 1 && p->proto != 58)
 		printf("%u\t%u\t", p->sport, p->dport);
 	else
@@ -73,7 +75,7 @@ int main(int argc, char **argv)
 		enum ctf_decode_status s;
 
 		s = ctf_decode_packet(dlt, data, h->caplen, ts, &pkt);
-		print_packet(++n, s, &pkt);
+		print_packet(++n, h->caplen, s, &pkt);
 	}
 	if (r == PCAP_ERROR)
 		fprintf(stderr, "%s: damaged after %" PRIu64 " frames: %s\n", argv[1], n,

@@ -57,6 +57,7 @@ struct sim {
 	int *count_of;		/* conv -> instances so far */
 	size_t nopen;
 	bool bad;
+	int bad_conv;		/* first conversation with an open question */
 };
 
 static int cmp_event(const void *a, const void *b)
@@ -73,6 +74,8 @@ static void open_question(struct sim *s, const struct inst *f, uint64_t t, const
 	fprintf(stderr, "gen-pcap: scenario bug: flow %s#%d at %llu us: %s "
 		"(the contract does not define this; change the scenario)\n",
 		s->convs[f->conv].name, f->number, (unsigned long long)t, what);
+	if (!s->bad)
+		s->bad_conv = f->conv;
 	s->bad = true;
 }
 
@@ -279,9 +282,10 @@ static void write_json(FILE *fp, const struct sim *s, size_t nev, const char *ex
 
 bool gp_truth_write(FILE *fp, const struct gp_truth_cfg *cfg,
 		    const struct gp_conv *convs, size_t nconv,
-		    struct gp_event *ev, size_t nev, const char *extra)
+		    struct gp_event *ev, size_t nev, const char *extra,
+		    int *ret_bad_conv)
 {
-	struct sim s = { .cfg = cfg, .convs = convs };
+	struct sim s = { .cfg = cfg, .convs = convs, .bad_conv = -1 };
 	size_t i, j;
 
 	s.open_of = malloc(nconv * sizeof(int));
@@ -307,5 +311,7 @@ bool gp_truth_write(FILE *fp, const struct gp_truth_cfg *cfg,
 	free(s.in);
 	free(s.open_of);
 	free(s.count_of);
+	if (ret_bad_conv)
+		*ret_bad_conv = s.bad_conv;
 	return !s.bad;
 }

@@ -6,10 +6,13 @@
  *            [--flows N] [--packets N] [--link eth|sll|sll2|raw] [--snaplen N]
  *            [--idle-timeout S] [--active-timeout S] [--linger S]
  *
- * Scenarios: golden (every flow shape with known records), bench (N
- * packets over M flows, fast), bench-concurrent (N flows all open at once).
+ * Scenarios: golden (every flow shape with known records), golden-frag,
+ * golden-evict, golden-big (focused variants), golden-random (random
+ * conversations, exact truth per seed), bench (N packets over M
+ * flows, fast), bench-concurrent (N flows all open at once).
  * This file owns option parsing, the random generator and the pcap file
- * format; the scenarios live in gen-pcap-golden.c and gen-pcap-bench.c.
+ * format; scripts are written with gen-pcap-script.c, the scenarios live
+ * in gen-pcap-golden.c, gen-pcap-random.c and gen-pcap-bench.c.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -109,7 +112,8 @@ bool gp_pcap_close(struct gp_pcap *p)
 static void usage(FILE *fp)
 {
 	fprintf(fp,
-		"usage: gen-pcap --scenario golden|golden-evict|golden-big|bench|bench-concurrent\n"
+		"usage: gen-pcap --scenario golden|golden-frag|golden-evict|golden-big|\n"
+		"                           golden-random|bench|bench-concurrent\n"
 		"                --out FILE.pcap\n"
 		"                --truth FILE.json [--seed N] [--flows N] [--packets N]\n"
 		"                [--link eth|sll|sll2|raw] [--snaplen N]\n"
@@ -117,7 +121,10 @@ static void usage(FILE *fp)
 		"                [--max-flows N]\n"
 		"  golden: fixed flow set with exact expected records for the given\n"
 		"          timeouts (defaults 30/120/2 s); other links drop VLAN flows\n"
+		"  golden-frag: fragment shapes (duplicates, interleaving, options, ...)\n"
 		"  golden-evict: flows against --max-flows N (default 4): reason 5\n"
+		"  golden-random: --flows N (default 300) random conversations; --seed\n"
+		"          picks the capture; truth for the given timeouts\n"
 		"  golden-big: counters over 2^32 octets and 2^16 packets (snaplen 128)\n"
 		"  bench: --packets N (default 5000000) over --flows M (default 500000)\n"
 		"  bench-concurrent: --flows N (default 1000000) each sending 2 packets\n");
@@ -230,9 +237,11 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if (!strcmp(o.scenario, "golden") || !strcmp(o.scenario, "golden-evict") ||
-	    !strcmp(o.scenario, "golden-big"))
+	if (!strcmp(o.scenario, "golden") || !strcmp(o.scenario, "golden-frag") ||
+	    !strcmp(o.scenario, "golden-evict") || !strcmp(o.scenario, "golden-big"))
 		return gp_scenario_golden(&o);
+	if (!strcmp(o.scenario, "golden-random"))
+		return gp_scenario_random(&o);
 	if (!strcmp(o.scenario, "bench"))
 		return gp_scenario_bench(&o, false);
 	if (!strcmp(o.scenario, "bench-concurrent"))

@@ -143,10 +143,91 @@ struct gp_truth_cfg {
 /* Sorts @ev by (ts_us, seq), applies the rules and writes the truth JSON
  * to @fp. @extra is written verbatim inside the top-level object (may be
  * NULL). Returns false when the scenario hits a case the contract leaves
- * open (a scenario bug, reported on stderr). */
+ * open (reported on stderr, nothing written), with the conversation of
+ * the first such case in @ret_bad_conv. */
 bool gp_truth_write(FILE *fp, const struct gp_truth_cfg *cfg,
 		    const struct gp_conv *convs, size_t nconv,
-		    struct gp_event *ev, size_t nev, const char *extra);
+		    struct gp_event *ev, size_t nev, const char *extra,
+		    int *ret_bad_conv);
+
+/* ---- scripts: conversations, packets at chosen times (gen-pcap-script.c) ---- */
+
+#define GP_T0_US 1704067200000000ull	/* 2024-01-01T00:00:00Z: script time 0 */
+
+struct gp_frame {
+	uint64_t ts_us;
+	uint64_t seq;
+	int conv;		/* -1 for frames of no conversation (ARP) */
+	uint32_t len, caplen;
+	uint8_t *data;		/* caplen octets */
+};
+
+struct gp_conv_extra {
+	bool skip;		/* not on this link type: sends nothing */
+	bool reply_first;	/* ICMP: the initiator sends echo replies */
+	bool dropped;		/* removed after an open question (random scripts) */
+};
+
+struct gp_script {
+	const struct gp_options *o;
+	struct gp_conv *conv;
+	struct gp_conv_extra *cx;
+	size_t nconv, capconv;
+	struct gp_frame *fr;
+	size_t nfr, capfr;
+	struct gp_event *ev;
+	size_t nev, capev;
+	uint64_t seq;
+	struct gp_rng rng;
+	bool zero_payload;		/* payloads all zero (fast, for huge scripts) */
+	bool drop_open_questions;	/* drop a conversation instead of failing */
+	uint8_t l4[70000], ip[70000], link[70100];
+};
+
+/* gp_fill_fn writing random octets from the struct gp_rng in @userdata */
+void gp_fill_rng(uint8_t *buf, uint32_t len, void *userdata);
+
+struct gp_script *gp_script_new(const struct gp_options *o);
+void gp_script_free(struct gp_script *s);
+/* Writes the capture (--out) and the truth (--truth). */
+bool gp_script_finish(struct gp_script *s, const struct gp_truth_cfg *cfg);
+
+/* Conversations; the index is valid for the script's life. IPv6 addresses
+ * are 2001:db8:NET::HOST. */
+int gp_conv4(struct gp_script *s, const char *name, uint8_t proto, const uint8_t ini[4],
+	     const uint8_t rsp[4], uint16_t sport, uint16_t dport);
+int gp_conv6(struct gp_script *s, const char *name, uint8_t proto, uint16_t inet,
+	     uint16_t ihost, uint16_t rnet, uint16_t rhost, uint16_t sport, uint16_t dport);
+/* Tags (@tpid 0 = 0x8100, or 0x88a8 with an inner tag); tagged
+ * conversations send nothing on non-Ethernet captures. */
+void gp_set_vlan(struct gp_script *s, int ci, uint16_t vlan, uint16_t inner, uint16_t tpid);
+
+/* Packets at script time @t (us). @dir 0 = initiator to responder. */
+void gp_pkt(struct gp_script *s, int ci, int dir, uint64_t t, uint16_t flags, uint32_t payload);
+/* ... captured with at most @caplen octets of IP (0 = whole) */
+void gp_pkt_snap(struct gp_script *s, int ci, int dir, uint64_t t, uint16_t flags,
+		 uint32_t payload, uint32_t caplen);
+/*
+ * One datagram of @payload octets cut into fragments of @fsize octets of
+ * L4 data (a multiple of 8), written in the order @order (indexes, -1
+ * terminated, repeats allowed for duplicates; NULL = in order), @gap_us
+ * apart. Accounted once, at the last frame's time (every scenario
+ * completes the datagram with its last frame), with the reassembled
+ * length.
+ */
+void gp_frag(struct gp_script *s, int ci, int dir, uint64_t t, uint32_t payload,
+	     uint32_t fsize, const int *order, uint64_t gap_us);
+void gp_arp(struct gp_script *s, uint64_t t, bool reply, const uint8_t *spa, const uint8_t *tpa);
+/* SYN, SYN-ACK, ACK from @t, @rtt apart; returns the last packet's time */
+uint64_t gp_handshake(struct gp_script *s, int ci, uint64_t t, uint64_t rtt);
+/* FIN from @first, FIN+ACK back, last ACK; returns the last packet's time */
+uint64_t gp_close_fin(struct gp_script *s, int ci, int first, uint64_t t, uint64_t rtt);
+void gp_ping(struct gp_script *s, int ci, uint64_t t, uint32_t payload, uint64_t rtt);
+/* Low level: a frame as built by the caller, and the datagram it completes. */
+void gp_add_frame(struct gp_script *s, int ci, uint64_t t, const uint8_t *data, uint32_t len,
+		  uint32_t caplen);
+void gp_add_event(struct gp_script *s, int ci, int dir, uint64_t t, uint32_t ip_len,
+		  const struct gp_l4 *l4);
 
 /* ---- scenarios ---- */
 struct gp_options {
@@ -165,4 +246,5 @@ struct gp_options {
 };
 
 int gp_scenario_golden(const struct gp_options *o);
+int gp_scenario_random(const struct gp_options *o);
 int gp_scenario_bench(const struct gp_options *o, bool concurrent);
