@@ -56,6 +56,7 @@ enum flow_state_bits {
 	F_FIN_FWD = 1 << 1,	/* FIN seen from the initiator */
 	F_FIN_REV = 1 << 2,	/* FIN seen from the responder */
 	F_CLOSING = 1 << 3,	/* FIN both ways or RST: lingering */
+	F_LIVE = 1 << 4,	/* in use (not on the free list) */
 };
 
 /* Two cache lines: the first holds what every packet reads. */
@@ -434,6 +435,7 @@ static void flow_release(struct ctf_flow_table *t, uint32_t idx)
 
 	index_remove(t, index_find(t, &f->key, key_hash(&f->key)));
 	list_unlink(t, list_of(t, f), idx);
+	f->state = 0;
 	slab_release(t, idx);
 	t->count--;
 	t->stats.flows_active = t->count;
@@ -521,7 +523,7 @@ static uint32_t flow_create(struct ctf_flow_table *t, const struct flow_key *k,
 	f = flow_at(t, idx);
 	memset(f, 0, sizeof(*f));
 	f->key = *k;
-	f->state = src_is_lo ? F_INIT_IS_LO : 0;
+	f->state = F_LIVE | (src_is_lo ? F_INIT_IS_LO : 0);
 	f->flow_id = ++t->stats.flows_created;
 	f->last_us = t->now_us;
 	pos = index_find(t, k, hash);
@@ -684,17 +686,35 @@ void ctf_flow_table_advance(struct ctf_flow_table *t, uint64_t now_us)
 	expire(t, t->now_us);
 }
 
+static void table_reset(struct ctf_flow_table *t)
+{
+	for (uint32_t i = 0; i < t->n_chunks; i++)
+		table_free(t->chunks[i], CHUNK_FLOWS * sizeof(struct flow));
+	g_clear_pointer(&t->chunks, g_free);
+	t->n_chunks = t->n_alloc = 0;
+	t->free_head = NIL;
+	table_free(t->slots, ((size_t)t->mask + 1) * sizeof(struct slot));
+	t->mask = 1023;
+	t->slots = table_alloc0((t->mask + 1) * sizeof(struct slot));
+	t->count = 0;
+	t->stats.flows_active = 0;
+	t->lru.head = t->lru.tail = NIL;
+	t->closing.head = t->closing.tail = NIL;
+}
+
+/* Every flow leaves, so nothing needs unlinking: walk the slab in memory
+ * order (fast on a table larger than the caches) and start afresh. */
 void ctf_flow_table_flush(struct ctf_flow_table *t, enum ctf_end_reason reason)
 {
-	uint32_t i;
-
-	while ((i = t->closing.head) != NIL || (i = t->lru.head) != NIL) {
+	for (uint32_t i = 0; i < t->n_alloc; i++) {
 		struct flow *f = flow_at(t, i);
 
+		if (!(f->state & F_LIVE))
+			continue;
 		if (!settle(t, f, t->now_us))
 			emit_record(t, f, (f->state & F_CLOSING) ? CTF_END_EOF : reason);
-		flow_release(t, i);
 	}
+	table_reset(t);
 }
 
 struct ctf_flow_table *ctf_flow_table_new(const struct ctf_flow_table_config *cfg,
@@ -710,10 +730,10 @@ struct ctf_flow_table *ctf_flow_table_new(const struct ctf_flow_table_config *cf
 	t->emit = emit;
 	t->userdata = userdata;
 	t->free_head = NIL;
-	t->lru.head = t->lru.tail = NIL;
-	t->closing.head = t->closing.tail = NIL;
 	t->mask = 1023;
 	t->slots = table_alloc0((t->mask + 1) * sizeof(struct slot));
+	t->lru.head = t->lru.tail = NIL;
+	t->closing.head = t->closing.tail = NIL;
 	return t;
 }
 
