@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "ctflow/enrich.h"
 #include "ctflow/packet.h"
 
 /* flowEndReason (IANA IE 136) */
@@ -65,6 +66,8 @@ struct ctf_record {
 	uint8_t end_reason;	/* enum ctf_end_reason */
 	uint8_t nat_event;	/* enum ctf_nat_event; CTF_NAT_NONE when not NATed */
 	bool nat;		/* post_* fields are meaningful */
+	bool has_proc;		/* proc is filled (live, a local socket was found) */
+	struct ctf_proc_info proc;	/* owning process (live only); see enrich.h */
 };
 
 /**
