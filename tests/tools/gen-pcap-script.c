@@ -276,42 +276,53 @@ static bool write_pcap(struct gp_script *s, size_t *ret_frames)
 	return gp_pcap_close(&p);
 }
 
-/* Drop @ci's datagrams from the event list (its frames are skipped when
- * the capture is written). */
-static void drop_conv(struct gp_script *s, int ci)
+/* Drop the conversations marked in @bad: their datagrams leave the event
+ * list, their frames are skipped when the capture is written. */
+static void drop_convs(struct gp_script *s, const bool *bad)
 {
 	size_t i, n = 0;
 
-	s->cx[ci].dropped = true;
+	for (i = 0; i < s->nconv; i++) {
+		if (bad[i] && !s->cx[i].dropped) {
+			fprintf(stderr, "gen-pcap: dropping conversation %s\n", s->conv[i].name);
+			s->cx[i].dropped = true;
+		}
+	}
 	for (i = 0; i < s->nev; i++)
-		if (s->ev[i].conv != ci)
+		if (!s->cx[s->ev[i].conv].dropped)
 			s->ev[n++] = s->ev[i];
 	s->nev = n;
 }
 
-/* The truth first (into memory, retried without conversations that hit an
- * open question when the script allows it), then the capture to match. */
+/* The truth first (into memory, retried without the conversations that hit
+ * an open question when the script allows it: dropping them changes the
+ * others' timing, hence the loop), then the capture to match. */
 static char *settle_truth(struct gp_script *s, const struct gp_truth_cfg *cfg,
 			  const char *extra, size_t *ret_len)
 {
+	bool *bad = calloc(s->nconv ? s->nconv : 1, sizeof(*bad));
+
+	if (!bad)
+		abort();
 	for (;;) {
 		char *buf = NULL;
 		FILE *mem = open_memstream(&buf, ret_len);
-		int bad = -1;
 		bool ok;
 
 		if (!mem)
 			abort();
-		ok = gp_truth_write(mem, cfg, s->conv, s->nconv, s->ev, s->nev, extra, &bad);
+		memset(bad, 0, s->nconv * sizeof(*bad));
+		ok = gp_truth_write(mem, cfg, s->conv, s->nconv, s->ev, s->nev, extra, bad);
 		fclose(mem);
-		if (ok)
-			return buf;
-		free(buf);
-		if (!s->drop_open_questions || bad < 0)
+		if (ok || !s->drop_open_questions) {
+			free(bad);
+			if (ok)
+				return buf;
+			free(buf);
 			return NULL;
-		fprintf(stderr, "gen-pcap: dropping conversation %s and trying again\n",
-			s->conv[bad].name);
-		drop_conv(s, bad);
+		}
+		free(buf);
+		drop_convs(s, bad);
 	}
 }
 

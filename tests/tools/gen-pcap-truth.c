@@ -57,7 +57,7 @@ struct sim {
 	int *count_of;		/* conv -> instances so far */
 	size_t nopen;
 	bool bad;
-	int bad_conv;		/* first conversation with an open question */
+	bool *bad_convs;	/* conversations with an open question, or NULL */
 };
 
 static int cmp_event(const void *a, const void *b)
@@ -74,8 +74,8 @@ static void open_question(struct sim *s, const struct inst *f, uint64_t t, const
 	fprintf(stderr, "gen-pcap: scenario bug: flow %s#%d at %llu us: %s "
 		"(the contract does not define this; change the scenario)\n",
 		s->convs[f->conv].name, f->number, (unsigned long long)t, what);
-	if (!s->bad)
-		s->bad_conv = f->conv;
+	if (s->bad_convs)
+		s->bad_convs[f->conv] = true;
 	s->bad = true;
 }
 
@@ -283,9 +283,9 @@ static void write_json(FILE *fp, const struct sim *s, size_t nev, const char *ex
 bool gp_truth_write(FILE *fp, const struct gp_truth_cfg *cfg,
 		    const struct gp_conv *convs, size_t nconv,
 		    struct gp_event *ev, size_t nev, const char *extra,
-		    int *ret_bad_conv)
+		    bool *ret_bad)
 {
-	struct sim s = { .cfg = cfg, .convs = convs, .bad_conv = -1 };
+	struct sim s = { .cfg = cfg, .convs = convs, .bad_convs = ret_bad };
 	size_t i, j;
 
 	s.open_of = malloc(nconv * sizeof(int));
@@ -311,7 +311,5 @@ bool gp_truth_write(FILE *fp, const struct gp_truth_cfg *cfg,
 	free(s.in);
 	free(s.open_of);
 	free(s.count_of);
-	if (ret_bad_conv)
-		*ret_bad_conv = s.bad_conv;
 	return !s.bad;
 }

@@ -143,12 +143,12 @@ struct gp_truth_cfg {
 /* Sorts @ev by (ts_us, seq), applies the rules and writes the truth JSON
  * to @fp. @extra is written verbatim inside the top-level object (may be
  * NULL). Returns false when the scenario hits a case the contract leaves
- * open (reported on stderr, nothing written), with the conversation of
- * the first such case in @ret_bad_conv. */
+ * open (reported on stderr, nothing written); @ret_bad (nconv entries,
+ * may be NULL) then marks the conversations involved. */
 bool gp_truth_write(FILE *fp, const struct gp_truth_cfg *cfg,
 		    const struct gp_conv *convs, size_t nconv,
 		    struct gp_event *ev, size_t nev, const char *extra,
-		    int *ret_bad_conv);
+		    bool *ret_bad);
 
 /* ---- scripts: conversations, packets at chosen times (gen-pcap-script.c) ---- */
 
