@@ -17,7 +17,7 @@
 #include <glib.h>
 
 #include "ctflow/ct-entry.h"
-#include "ctflow/export-thread.h"
+#include "ctflow/record-sink.h"
 
 /* Decides whether an entry is reported at all (user filters, ctflow's own
  * export traffic). Return true to keep. */
@@ -54,13 +54,13 @@ void ctf_engine_config_init(struct ctf_engine_config *cfg);
 
 /**
  * ctf_engine_new - open every namespace's sockets and dump their tables
- * @out: where records go (not owned; must outlive the engine)
+ * @out: where records go (copied; its object must outlive the engine)
  *
  * Flows that predate ctflow are adopted by the start-up dump. Returns NULL
  * with an error naming the namespace on failure.
  */
 struct ctf_engine *ctf_engine_new(const struct ctf_engine_config *cfg,
-				  struct ctf_export_thread *out, GError **error);
+				  const struct ctf_record_sink *out, GError **error);
 
 /* Start reading and the interim timer on @ctx (NULL = default context). */
 void ctf_engine_attach(struct ctf_engine *e, GMainContext *ctx);
@@ -71,7 +71,7 @@ void ctf_engine_shutdown(struct ctf_engine *e);
 
 /* SIGHUP: new output (not owned), filter and interval take effect for the
  * next event; records already handed to the old output stay there. */
-void ctf_engine_reconfigure(struct ctf_engine *e, struct ctf_export_thread *out,
+void ctf_engine_reconfigure(struct ctf_engine *e, const struct ctf_record_sink *out,
 			    ctf_engine_filter_fn filter, void *filter_data,
 			    unsigned active_timeout_s);
 

@@ -12,6 +12,7 @@
 
 #include "ctflow/export.h"
 #include "ctflow/record.h"
+#include "ctflow/record-sink.h"
 
 struct ctf_export_thread;
 typedef struct ctf_export_thread ctf_export_thread;
@@ -24,6 +25,9 @@ void ctf_export_thread_push(struct ctf_export_thread *th, const struct ctf_recor
 
 /* Hand over a partial batch now (call after each burst of events). */
 void ctf_export_thread_commit(struct ctf_export_thread *th);
+
+/* The thread as a record sink (records only). */
+struct ctf_record_sink ctf_export_thread_sink(struct ctf_export_thread *th);
 
 /* Records handed over but not yet given to the exporter. */
 guint64 ctf_export_thread_backlog(struct ctf_export_thread *th);

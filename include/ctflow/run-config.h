@@ -29,6 +29,13 @@ struct ctf_run_config {
 	size_t max_flows;		/* default 1,000,000 */
 	bool set_sysctls;		/* enable acct/timestamp (default on) */
 	bool activate;			/* nft table when conntrack is idle (default on) */
+	/* [enrich] */
+	bool enrich_process;		/* owner of the local socket (default on) */
+	bool enrich_interfaces;		/* ingress/egress interfaces (default on) */
+	bool sampling;			/* packet samples for interfaces (default on) */
+	unsigned sample_every;		/* 1-in-N packets besides SYNs (default 64) */
+	unsigned snaplen;		/* bytes per sample (default 128) */
+	char **capture_interfaces;	/* sample only these; none = all */
 	/* [filter] */
 	char **protos;
 	char **cidrs;

@@ -14,6 +14,7 @@
 
 #include "ctflow/ct-filter.h"
 #include "ctflow/engine.h"
+#include "ctflow/enrich-thread.h"
 #include "ctflow/error.h"
 #include "ctflow/export-thread.h"
 #include "ctflow/export-url.h"
@@ -27,6 +28,7 @@ struct run {
 	char **argv;			/* as given, for SIGHUP */
 	struct ctf_ct_filter *filter;
 	struct ctf_export_thread *out;
+	struct ctf_enrich_thread *enrich;	/* NULL when both enrichers are off */
 	struct ctf_engine *engine;
 	struct ctf_kernel_prep *prep;
 	GMainLoop *loop;
@@ -86,9 +88,32 @@ static struct ctf_export_thread *build_output(const struct ctf_run_config *cfg, 
 	return ctf_export_thread_new(g_steal_pointer(&ex));
 }
 
+static struct ctf_enrich_thread *build_enrich(const struct ctf_run_config *cfg,
+					       struct ctf_export_thread *out, GError **error)
+{
+	struct ctf_enrich_config ec;
+
+	ctf_enrich_config_init(&ec);
+	ec.process = cfg->enrich_process;
+	ec.interfaces = cfg->enrich_interfaces;
+	ec.sampling = cfg->sampling;
+	ec.netns = cfg->netns;
+	ec.capture_interfaces = cfg->capture_interfaces;
+	ec.sample_every = cfg->sample_every;
+	ec.snaplen = cfg->snaplen;
+	return ctf_enrich_thread_new(&ec, out, error);
+}
+
+/* Where the engine's records go: through enrichment when it is on. */
+static struct ctf_record_sink run_sink(struct run *r)
+{
+	return r->enrich ? ctf_enrich_thread_sink(r->enrich) : ctf_export_thread_sink(r->out);
+}
+
 static struct ctf_engine *build_engine(struct run *r, GError **error)
 {
 	struct ctf_engine_config ec;
+	struct ctf_record_sink sink = run_sink(r);
 
 	ctf_engine_config_init(&ec);
 	ec.netns = r->cfg.netns;
@@ -98,7 +123,7 @@ static struct ctf_engine *build_engine(struct run *r, GError **error)
 	ec.max_flows = r->cfg.max_flows;
 	ec.filter = ctf_ct_filter_match;
 	ec.filter_data = r->filter;
-	return ctf_engine_new(&ec, r->out, error);
+	return ctf_engine_new(&ec, &sink, error);
 }
 
 static gboolean finish_output(struct ctf_export_thread *th)
@@ -126,6 +151,7 @@ static gboolean on_reload(gpointer userdata)
 	struct ctf_run_config fresh;
 	struct ctf_ct_filter *filter = NULL;
 	struct ctf_export_thread *out = NULL;
+	struct ctf_record_sink sink;
 
 	if (!ctf_run_config_reload(&fresh, r->argv, &error)) {
 		g_printerr("ctflow run: SIGHUP: %s; keeping the running configuration\n",
@@ -143,7 +169,14 @@ static gboolean on_reload(gpointer userdata)
 			 (const char *const *)(r->cfg.netns ?: (char *[]){ NULL })) == FALSE ||
 	    fresh.rcvbuf != r->cfg.rcvbuf || fresh.reliable != r->cfg.reliable)
 		g_printerr("ctflow run: SIGHUP: netns, rcvbuf and reliable take effect on restart\n");
-	ctf_engine_reconfigure(r->engine, out, ctf_ct_filter_match, filter, fresh.active_timeout_s);
+	if (fresh.enrich_process != r->cfg.enrich_process ||
+	    fresh.enrich_interfaces != r->cfg.enrich_interfaces || fresh.sampling != r->cfg.sampling ||
+	    fresh.sample_every != r->cfg.sample_every || fresh.snaplen != r->cfg.snaplen)
+		g_printerr("ctflow run: SIGHUP: [enrich] settings take effect on restart\n");
+	if (r->enrich)
+		ctf_enrich_thread_set_output(r->enrich, out);
+	sink = r->enrich ? ctf_enrich_thread_sink(r->enrich) : ctf_export_thread_sink(out);
+	ctf_engine_reconfigure(r->engine, &sink, ctf_ct_filter_match, filter, fresh.active_timeout_s);
 	finish_output(r->out);
 	ctf_export_thread_free(r->out);
 	ctf_ct_filter_free(r->filter);
@@ -166,6 +199,17 @@ static void print_summary(struct run *r)
 		   " resyncs), %" G_GUINT64_FORMAT " filtered\n",
 		   s.events[CTF_CT_NEW], s.events[CTF_CT_UPDATE], s.events[CTF_CT_DESTROY],
 		   s.dumps, s.records, s.enobufs, s.resyncs, s.filtered);
+	if (r->enrich) {
+		struct ctf_enrich_stats es;
+
+		ctf_enrich_thread_get_stats(r->enrich, &es);
+		g_printerr("ctflow run: enrichment: %" G_GUINT64_FORMAT " new flows looked up, owner "
+			   "found for %" G_GUINT64_FORMAT ", %" G_GUINT64_FORMAT " not local, %"
+			   G_GUINT64_FORMAT " missed; %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT
+			   " records with an owner, %" G_GUINT64_FORMAT " with interfaces\n",
+			   es.flows_new, es.proc_hits, es.proc_not_local, es.proc_misses,
+			   es.records_with_proc, es.records, es.records_with_ifs);
+	}
 }
 
 static int setup(struct run *r, GError **error)
@@ -179,6 +223,11 @@ static int setup(struct run *r, GError **error)
 	r->out = build_output(&r->cfg, error);
 	if (!r->out)
 		return CTF_EXIT_USAGE;
+	if (r->cfg.enrich_process || r->cfg.enrich_interfaces) {
+		r->enrich = build_enrich(&r->cfg, r->out, error);
+		if (!r->enrich)
+			return CTF_EXIT_FAILURE;
+	}
 	r->engine = build_engine(r, error);
 	if (!r->engine)
 		return CTF_EXIT_FAILURE;
@@ -214,11 +263,14 @@ int ctf_cmd_run(int argc, char **argv)
 	g_main_loop_run(r.loop);
 
 	ctf_engine_shutdown(r.engine);
+	if (r.enrich)
+		ctf_enrich_thread_finish(r.enrich);
 	if (!finish_output(r.out))
 		rc = CTF_EXIT_FAILURE;
 	print_summary(&r);
 out:
 	ctf_engine_free(r.engine);
+	ctf_enrich_thread_free(r.enrich);
 	ctf_export_thread_free(r.out);
 	ctf_kernel_prep_free(r.prep);
 	ctf_ct_filter_free(r.filter);

@@ -30,7 +30,7 @@ struct source {
 
 struct ctf_engine {
 	struct ctf_engine_config cfg;
-	struct ctf_export_thread *out;
+	struct ctf_record_sink out;
 	struct ctf_ct_table *table;
 	GPtrArray *sources;		/* struct source* */
 	GMainContext *ctx;
@@ -48,6 +48,11 @@ void ctf_engine_config_init(struct ctf_engine_config *cfg)
 	cfg->max_flows = 1000000;
 }
 
+static void commit(struct ctf_engine *e)
+{
+	e->out.commit(e->out.self);
+}
+
 static uint64_t now_ms(void)
 {
 	return (uint64_t)g_get_real_time() / 1000;
@@ -58,7 +63,7 @@ static void on_record(const struct ctf_record *rec, void *userdata)
 	struct ctf_engine *e = userdata;
 
 	e->stats.records++;
-	ctf_export_thread_push(e->out, rec);
+	e->out.push(e->out.self, rec);
 }
 
 static bool keep(struct ctf_engine *e, const struct ctf_ct_entry *ent)
@@ -77,8 +82,11 @@ static void on_event(const struct ctf_ct_entry *ent, void *userdata)
 
 	if (ent->msg < G_N_ELEMENTS(e->stats.events))
 		e->stats.events[ent->msg]++;
-	if (keep(e, ent))
-		ctf_ct_table_event(e->table, s->netns, ent, now_ms());
+	if (!keep(e, ent))
+		return;
+	if (ent->msg == CTF_CT_NEW && e->out.flow_new)
+		e->out.flow_new(e->out.self, s->netns, ent);
+	ctf_ct_table_event(e->table, s->netns, ent, now_ms());
 }
 
 static void on_dump_entry(const struct ctf_ct_entry *ent, void *userdata)
@@ -87,8 +95,12 @@ static void on_dump_entry(const struct ctf_ct_entry *ent, void *userdata)
 	struct ctf_engine *e = s->engine;
 
 	e->stats.dump_entries++;
-	if (keep(e, ent))
-		ctf_ct_table_dump_entry(e->table, s->netns, ent, s->dump_mode, now_ms());
+	if (!keep(e, ent))
+		return;
+	/* Adopted at start or after an overrun: still worth an owner. */
+	if (s->dump_mode == CTF_CT_DUMP_ADOPT && e->out.flow_new)
+		e->out.flow_new(e->out.self, s->netns, ent);
+	ctf_ct_table_dump_entry(e->table, s->netns, ent, s->dump_mode, now_ms());
 }
 
 static void log_enobufs(struct ctf_engine *e, struct source *s)
@@ -149,7 +161,7 @@ static void dump(struct ctf_engine *e, struct source *s, enum ctf_ct_dump_mode m
 	if (mode != CTF_CT_DUMP_FINAL && drain(e, s) == -ENOBUFS)
 		complete = false;
 	ctf_ct_table_dump_end(e->table, s->netns, resync, complete, now_ms());
-	ctf_export_thread_commit(e->out);
+	commit(e);
 }
 
 static void resync(struct ctf_engine *e, struct source *s)
@@ -172,7 +184,7 @@ static gboolean on_readable(int fd, GIOCondition cond, gpointer userdata)
 
 	if (drain(e, s) == -ENOBUFS)
 		resync(e, s);
-	ctf_export_thread_commit(e->out);
+	commit(e);
 	return G_SOURCE_CONTINUE;
 }
 
@@ -216,7 +228,7 @@ static struct source *source_open(struct ctf_engine *e, const char *netns, GErro
 }
 
 struct ctf_engine *ctf_engine_new(const struct ctf_engine_config *cfg,
-				  struct ctf_export_thread *out, GError **error)
+				  const struct ctf_record_sink *out, GError **error)
 {
 	g_autoptr(ctf_engine) e = g_new0(struct ctf_engine, 1);
 	struct ctf_ct_table_config tc;
@@ -224,7 +236,7 @@ struct ctf_engine *ctf_engine_new(const struct ctf_engine_config *cfg,
 	size_t n = named ? g_strv_length(cfg->netns) : 1;
 
 	e->cfg = *cfg;
-	e->out = out;
+	e->out = *out;
 	e->sources = g_ptr_array_new_with_free_func(source_free);
 	ctf_ct_table_config_init(&tc);
 	tc.max_flows = cfg->max_flows;
@@ -301,17 +313,17 @@ void ctf_engine_shutdown(struct ctf_engine *e)
 		dump(e, s, CTF_CT_DUMP_FINAL, false);
 	}
 	ctf_ct_table_flush(e->table, 0, CTF_END_FORCED, now_ms());
-	ctf_export_thread_commit(e->out);
+	commit(e);
 }
 
-void ctf_engine_reconfigure(struct ctf_engine *e, struct ctf_export_thread *out,
+void ctf_engine_reconfigure(struct ctf_engine *e, const struct ctf_record_sink *out,
 			    ctf_engine_filter_fn filter, void *filter_data,
 			    unsigned active_timeout_s)
 {
 	GSource *src;
 
-	ctf_export_thread_commit(e->out);
-	e->out = out;
+	commit(e);
+	e->out = *out;
 	e->cfg.filter = filter;
 	e->cfg.filter_data = filter_data;
 	if (active_timeout_s == e->cfg.active_timeout_s || !e->ctx)

@@ -94,6 +94,21 @@ void ctf_export_thread_commit(struct ctf_export_thread *th)
 		hand_over(th, FALSE);
 }
 
+static void sink_push(void *self, const struct ctf_record *rec)
+{
+	ctf_export_thread_push(self, rec);
+}
+
+static void sink_commit(void *self)
+{
+	ctf_export_thread_commit(self);
+}
+
+struct ctf_record_sink ctf_export_thread_sink(struct ctf_export_thread *th)
+{
+	return (struct ctf_record_sink){ .self = th, .push = sink_push, .commit = sink_commit };
+}
+
 guint64 ctf_export_thread_backlog(struct ctf_export_thread *th)
 {
 	return (guint64)g_atomic_pointer_get(&th->backlog);

@@ -73,6 +73,18 @@ static const struct opt opts[] = {
 	  NULL, "Do not turn on nf_conntrack_acct/timestamp" },
 	{ "conntrack", "activate", 0, T_BOOL, OFF(activate), 0, 0, NULL, "no-activate", false,
 	  NULL, "Do not add an nftables table when conntrack is idle in a namespace" },
+	{ "enrich", "process", 0, T_BOOL, OFF(enrich_process), 0, 0, NULL, "no-process", false,
+	  NULL, "Do not look up the process owning each flow's local socket" },
+	{ "enrich", "interfaces", 0, T_BOOL, OFF(enrich_interfaces), 0, 0, NULL, "no-interfaces",
+	  false, NULL, "Do not fill ingress/egress interfaces" },
+	{ "enrich", "sampling", 0, T_BOOL, OFF(sampling), 0, 0, NULL, "no-sampling", false, NULL,
+	  "Interfaces from routing lookups only, no packet capture" },
+	{ "enrich", "sample-every", 0, T_UINT, OFF(sample_every), 0, 65536, NULL, NULL, 0, "N",
+	  "Capture 1 in N packets besides TCP SYN/SYN-ACK (0: SYNs only)" },
+	{ "enrich", "snaplen", 0, T_UINT, OFF(snaplen), 64, 65535, NULL, NULL, 0, "BYTES",
+	  "Bytes captured per sampled packet" },
+	{ "enrich", "capture-interface", 0, T_STRV, OFF(capture_interfaces), 0, 0, NULL, NULL, 0,
+	  "IFACE", "Sample packets on this interface only (repeatable; default: all)" },
 	{ "filter", "proto", 0, T_STRV, OFF(protos), 0, 0, NULL, NULL, 0, "PROTO",
 	  "Report only these protocols (tcp, udp, icmp, ... or numbers; repeatable)" },
 	{ "filter", "cidr", 0, T_STRV, OFF(cidrs), 0, 0, NULL, NULL, 0, "CIDR",
@@ -93,6 +105,11 @@ void ctf_run_config_init(struct ctf_run_config *cfg)
 	cfg->max_flows = 1000000;
 	cfg->set_sysctls = true;
 	cfg->activate = true;
+	cfg->enrich_process = true;
+	cfg->enrich_interfaces = true;
+	cfg->sampling = true;
+	cfg->sample_every = 64;
+	cfg->snaplen = 128;
 }
 
 void ctf_run_config_clear(struct ctf_run_config *cfg)
