@@ -62,6 +62,10 @@ struct ctf_if_config {
 	size_t ring_bytes;		/* capture ring (4 MiB) */
 	size_t max_samples;		/* sample table slots (65536, 64 B each) */
 	size_t max_routes;		/* cached route answers (4096) */
+	unsigned links_refresh_s;	/* re-read the link table this often (60);
+					 * 0: events only. The kernel announces an
+					 * alias change only on an interface that is
+					 * up */
 };
 
 /* Defaults as documented above. */
@@ -82,7 +86,8 @@ struct ctf_if_stats {
 	uint64_t sample_evictions;	/* slots reused for a newer tuple */
 	uint64_t lookups;
 	uint64_t ingress_sampled, egress_sampled;	/* fields answered by samples */
-	uint64_t ingress_routed, egress_routed;		/* ... by the routing table */
+	uint64_t ingress_routed, egress_routed;		/* ... by the routing table
+							 * (a local end's 0 included) */
 	uint64_t ingress_unknown, egress_unknown;	/* ... by nobody: left 0 */
 	uint64_t route_queries;		/* RTM_GETROUTE sent (cache misses) */
 	uint64_t route_cache_hits;
@@ -90,6 +95,7 @@ struct ctf_if_stats {
 	uint64_t route_flushes;		/* cache emptied (change or full) */
 	uint64_t netlink_events;	/* rtnetlink messages read */
 	uint64_t netlink_overruns;	/* ENOBUFS: table re-read */
+	uint64_t link_dumps;		/* link table reads (open, refresh, overrun) */
 	uint64_t link_generation;	/* see ctf_if_enricher_links_generation() */
 };
 
@@ -114,16 +120,18 @@ void ctf_if_enricher_free(ctf_if_enricher *ie);
 /**
  * ctf_if_enricher_fd - one descriptor to poll for POLLIN
  *
- * An epoll descriptor over the capture and the rtnetlink event socket;
- * readable while either has something queued. Owned by @ie.
+ * An epoll descriptor over the capture, the rtnetlink event socket and
+ * the link refresh timer; readable while any has something to do. Owned
+ * by @ie.
  */
 int ctf_if_enricher_fd(const ctf_if_enricher *ie);
 
 /**
  * ctf_if_enricher_process - read queued samples and link/route events
  *
- * Never blocks, except for re-reading the link table after the kernel
- * reported an event overrun. Bounded per call: when more is queued the
+ * Never blocks, except for re-reading the link table (one RTM_GETLINK
+ * dump) when the refresh timer expires or the kernel reported an event
+ * overrun. Bounded per call: when more is queued the
  * fd stays readable. Returns the number of frames and events handled, or
  * a negative errno when the event socket failed (counted; the enricher
  * stays usable).
@@ -228,8 +236,8 @@ void ctf_if_samples_free(ctf_if_samples *s);	/* accepts NULL */
  * received on a bridge port and then on the bridge belongs to the
  * bridge). Egress: within 1 ms of the last outgoing copy on another
  * interface, the first wins (the bridge or VLAN device routing chose, not
- * the port below it). Returns 0, or -EINVAL for a packet without a
- * transport tuple (later fragments) or a bad @dir.
+ * the port below it). Returns 0, or -EINVAL for a packet no conntrack
+ * entry has the tuple of (later fragments, ICMP errors) or a bad @dir.
  */
 int ctf_if_samples_add(ctf_if_samples *s, const struct ctf_packet *pkt, uint32_t ifindex,
 		       enum ctf_if_dir dir);
@@ -238,7 +246,8 @@ int ctf_if_samples_add(ctf_if_samples *s, const struct ctf_packet *pkt, uint32_t
  * ctf_if_samples_add_frame - parse a DLT_LINUX_SLL2 frame and learn from it
  *
  * Returns 0, -EPROTONOSUPPORT for another link type, -EINVAL for a frame
- * that does not decode to an IP packet with a transport tuple.
+ * that does not decode to an IP packet with a transport tuple or whose
+ * packet type gives no direction (PACKET_LOOPBACK, ifindex 0).
  */
 int ctf_if_samples_add_frame(ctf_if_samples *s, int dlt, const uint8_t *data, uint32_t caplen,
 			     uint64_t ts_us);

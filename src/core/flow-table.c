@@ -634,7 +634,7 @@ void ctf_flow_table_add_packet(struct ctf_flow_table *t, const struct ctf_packet
  * then flow prefetches, then the packets in order. Prefetches are only
  * hints; each packet still does its full lookup.
  */
-#define BATCH 16
+#define BATCH 32
 
 void ctf_flow_table_add_packets(struct ctf_flow_table *t, const struct ctf_packet *pkts,
 				size_t n)

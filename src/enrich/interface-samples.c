@@ -125,6 +125,15 @@ static bool proto_is_icmp(uint8_t proto)
 	return proto == 1 || proto == 58;
 }
 
+/* The ICMP messages conntrack makes entries of (queries paired by
+ * identifier); errors belong to another entry and never match a tuple. */
+static bool icmp_is_query(uint8_t proto, uint8_t type)
+{
+	if (proto == 1)
+		return type == 0 || type == 8 || (type >= 13 && type <= 18);
+	return type == 128 || type == 129 || type == 139 || type == 140;
+}
+
 /* ICMP queries are keyed like conntrack keys them: identifier, type and
  * code; everything else by ports (0 for protocols without). */
 static void key_init(struct sample_key *k, uint8_t family, uint8_t proto,
@@ -194,6 +203,8 @@ int ctf_if_samples_add(ctf_if_samples *s, const struct ctf_packet *pkt, uint32_t
 	if (proto_has_ports(pkt->proto) && (!pkt->has_ports || pkt->frag == CTF_FRAG_LATER))
 		return -EINVAL;
 	if (proto_is_icmp(pkt->proto)) {
+		if (!icmp_is_query(pkt->proto, pkt->icmp_type))
+			return -EINVAL;
 		sport = pkt->icmp_id;
 		dport = (uint16_t)(pkt->icmp_type << 8 | pkt->icmp_code);
 	} else if (!proto_has_ports(pkt->proto)) {
@@ -274,17 +285,18 @@ static void tuple_key(struct sample_key *k, uint8_t family, const struct ctf_ct_
 void ctf_if_samples_lookup(const ctf_if_samples *s, const struct ctf_ct_entry *e,
 			   struct ctf_if_info *ret)
 {
-	struct sample_key k;
+	struct sample_key pre, post;
 	const struct slot *o_pre, *o_post, *r_pre, *r_post;
 
-	tuple_key(&k, e->family, &e->orig, false, &e->orig);
-	o_pre = find(s, &k);		/* original direction, as it arrived */
-	tuple_key(&k, e->family, &e->reply, true, &e->orig);
-	o_post = find(s, &k);		/* ... as it left */
-	tuple_key(&k, e->family, &e->reply, false, &e->reply);
-	r_pre = find(s, &k);		/* reply direction, as it arrived */
-	tuple_key(&k, e->family, &e->orig, true, &e->reply);
-	r_post = find(s, &k);		/* ... as it left */
+	/* without NAT a direction's two keys are one: probe it once */
+	tuple_key(&pre, e->family, &e->orig, false, &e->orig);
+	tuple_key(&post, e->family, &e->reply, true, &e->orig);
+	o_pre = find(s, &pre);		/* original direction, as it arrived */
+	o_post = memcmp(&pre, &post, sizeof(pre)) ? find(s, &post) : o_pre;	/* as it left */
+	tuple_key(&pre, e->family, &e->reply, false, &e->reply);
+	tuple_key(&post, e->family, &e->orig, true, &e->reply);
+	r_pre = find(s, &pre);		/* reply direction, as it arrived */
+	r_post = memcmp(&pre, &post, sizeof(pre)) ? find(s, &post) : r_pre;	/* as it left */
 
 	if (!ret->ingress_if) {
 		uint32_t v = o_pre && o_pre->in_if ? o_pre->in_if

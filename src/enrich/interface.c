@@ -25,6 +25,7 @@
 #include <unistd.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/timerfd.h>
 
 #include <linux/rtnetlink.h>
 #include <pcap/pcap.h>
@@ -40,6 +41,7 @@
 #define DEFAULT_RING_BYTES (4u << 20)
 #define DEFAULT_MAX_SAMPLES 65536
 #define DEFAULT_MAX_ROUTES 4096
+#define DEFAULT_LINKS_REFRESH_S 60
 #define FRAMES_PER_CALL 4096		/* bounds one _process() call */
 #define EVENTS_PER_CALL 64		/* datagrams */
 #define REQ_TIMEOUT_MS 1000		/* route answers come at once; dumps soon */
@@ -51,6 +53,7 @@ struct ctf_if_enricher {
 	bool sampling, routing;
 	unsigned sample_every;
 	int epfd;
+	int timerfd;			/* link refresh; -1: none */
 	struct mnl_socket *ev;
 	struct ctf_rtnl_req req;
 	pcap_t *pcap;
@@ -75,6 +78,7 @@ void ctf_if_config_init(struct ctf_if_config *cfg)
 	cfg->ring_bytes = DEFAULT_RING_BYTES;
 	cfg->max_samples = DEFAULT_MAX_SAMPLES;
 	cfg->max_routes = DEFAULT_MAX_ROUTES;
+	cfg->links_refresh_s = DEFAULT_LINKS_REFRESH_S;
 }
 
 void ctf_if_enricher_free(ctf_if_enricher *ie)
@@ -89,6 +93,8 @@ void ctf_if_enricher_free(ctf_if_enricher *ie)
 		mnl_socket_close(ie->req.nl);
 	if (ie->epfd >= 0)
 		close(ie->epfd);
+	if (ie->timerfd >= 0)
+		close(ie->timerfd);
 	ctf_routes_free(ie->routes);
 	ctf_links_free(ie->links);
 	ctf_if_samples_free(ie->samples);
@@ -213,8 +219,8 @@ static gboolean open_capture(ctf_if_enricher *ie, const struct ctf_if_config *cf
 	return TRUE;
 }
 
-/* The ifindexes of the configured names as the link table has them now
- * (sorted, as the table is); NULL for `any`. */
+/* The ifindexes of the configured names as the link table has them now,
+ * in configuration order; NULL for `any`. */
 static GArray *configured_ifindexes(const ctf_if_enricher *ie)
 {
 	GArray *a;
@@ -311,6 +317,18 @@ static gboolean epoll_add(ctf_if_enricher *ie, int fd, GError **error)
 	return TRUE;
 }
 
+static gboolean start_refresh_timer(ctf_if_enricher *ie, unsigned seconds, GError **error)
+{
+	struct itimerspec its = { .it_interval.tv_sec = seconds, .it_value.tv_sec = seconds };
+
+	if (!seconds)
+		return TRUE;
+	ie->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (ie->timerfd < 0 || timerfd_settime(ie->timerfd, 0, &its, NULL) < 0)
+		return ctf_set_error_errno(error, errno, "starting the link refresh timer");
+	return epoll_add(ie, ie->timerfd, error);
+}
+
 ctf_if_enricher *ctf_if_enricher_new(const struct ctf_if_config *cfg, GError **error)
 {
 	g_autoptr(ctf_if_enricher) ie = NULL;
@@ -323,6 +341,7 @@ ctf_if_enricher *ctf_if_enricher_new(const struct ctf_if_config *cfg, GError **e
 		return NULL;
 	ie = g_new0(ctf_if_enricher, 1);
 	ie->epfd = -1;
+	ie->timerfd = -1;
 	ie->netns = g_strdup(cfg->netns ? cfg->netns : "(current)");
 	ie->interfaces = cfg->interfaces ? g_strdupv((char **)cfg->interfaces) : NULL;
 	ie->sampling = cfg->sampling;
@@ -335,12 +354,18 @@ ctf_if_enricher *ctf_if_enricher_new(const struct ctf_if_config *cfg, GError **e
 							      : DEFAULT_MAX_ROUTES);
 	if (!open_in_netns(ie, cfg, error))
 		return NULL;
-	if (!ctf_links_dump(ie->links, &ie->req, error) || !check_interfaces(ie, error))
+	ie->stats.link_dumps++;
+	if (!ctf_links_dump(ie->links, &ie->req, error)) {
+		g_prefix_error(error, "network namespace %s: ", ie->netns);
+		return NULL;
+	}
+	if (!check_interfaces(ie, error))
 		return NULL;
 	ie->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (ie->epfd < 0)
 		return ctf_set_error_errno(error, errno, "creating an epoll descriptor"), NULL;
-	if (!epoll_add(ie, mnl_socket_get_fd(ie->ev), error))
+	if (!epoll_add(ie, mnl_socket_get_fd(ie->ev), error) ||
+	    !start_refresh_timer(ie, cfg->links_refresh_s, error))
 		return NULL;
 	if (ie->sampling) {
 		ie->samples = ctf_if_samples_new(cfg->max_samples ? cfg->max_samples
@@ -408,16 +433,36 @@ static void handle_event(ctf_if_enricher *ie, const struct nlmsghdr *nlh)
 	}
 }
 
+/* Read the link table again; what changed flushes the routes too. */
+static int relink(ctf_if_enricher *ie)
+{
+	g_autoptr(GError) err = NULL;
+	uint64_t gen = ctf_links_generation(ie->links);
+
+	ie->stats.link_dumps++;
+	if (!ctf_links_dump(ie->links, &ie->req, &err))
+		return -EIO;
+	if (gen != ctf_links_generation(ie->links))
+		ctf_routes_flush(ie->routes);
+	return 0;
+}
+
 /* Events were lost: everything derived from them is read again. */
 static int resync(ctf_if_enricher *ie)
 {
-	g_autoptr(GError) err = NULL;
-
 	ie->stats.netlink_overruns++;
 	ctf_routes_flush(ie->routes);
-	if (!ctf_links_dump(ie->links, &ie->req, &err))
-		return -EIO;
-	return 0;
+	return relink(ie);
+}
+
+/* The refresh timer: silent alias changes (interfaces that are down). */
+static int refresh(ctf_if_enricher *ie)
+{
+	uint64_t expirations;
+
+	if (ie->timerfd < 0 || read(ie->timerfd, &expirations, sizeof(expirations)) <= 0)
+		return 0;
+	return relink(ie);
 }
 
 static int read_events(ctf_if_enricher *ie)
@@ -461,11 +506,13 @@ int ctf_if_enricher_process(ctf_if_enricher *ie)
 			ie->stats.pcap_errors++;
 	}
 	r = read_events(ie);
+	if (r >= 0) {
+		handled += r;
+		r = refresh(ie);
+	}
 	if (ie->pcap)
 		refilter(ie);
-	if (r < 0)
-		return r;
-	return handled + r;
+	return r < 0 ? r : handled;
 }
 
 /* ---- lookup ----------------------------------------------------------- */

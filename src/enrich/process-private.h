@@ -1,6 +1,7 @@
 /*
  * Inside the process enricher (include/ctflow/enrich-process.h): the
- * sock_diag side (process-diag.c) and the /proc side (process-procfs.c),
+ * sock_diag side (process-diag.c: flow -> socket), the /proc side
+ * (process-owners.c: socket -> pid, process-info.c: pid -> process),
  * joined by process.c. Not installed, not for other modules.
  */
 #pragma once
@@ -15,7 +16,7 @@
  * datagram holds at most 32 KiB. */
 #define CTF_DIAG_BUF_SIZE (32u << 10)
 
-/* ---- sock_diag and local addresses, per network namespace ----------- */
+/* ---- sock_diag and local addresses, per namespace (process-diag.c) -- */
 
 struct ctf_diag_ns;
 
@@ -71,7 +72,7 @@ int ctf_diag_ns_find(struct ctf_diag_ns *ns, const struct ctf_diag_query *q, boo
 int ctf_diag_ns_find_port(struct ctf_diag_ns *ns, const struct ctf_diag_query *q,
 			  struct ctf_diag_sock *ret);
 
-/* ---- /proc: inode -> pid ------------------------------------------- */
+/* ---- /proc: inode -> pid (process-owners.c) ---------------------- */
 
 struct ctf_proc_owners;
 
@@ -82,12 +83,19 @@ void ctf_proc_owners_free(struct ctf_proc_owners *o);
 /* The /proc directory fd the owners read (valid until _free). */
 int ctf_proc_owners_proc_fd(const struct ctf_proc_owners *o);
 
-/* The pid holding socket @inode. 0; -EAGAIN when not found and a full
- * scan is not allowed yet; -ESRCH when not found after a full scan. */
-int ctf_proc_owners_find(struct ctf_proc_owners *o, uint32_t inode,
-			 const struct ctf_proc_enricher_config *cfg, uint32_t *ret_pid);
+/* The pid holding socket @inode, a socket of network namespace
+ * @netns_ino (whose processes are searched first). Before a full scan,
+ * @still_held(@data) (may be NULL) says whether the socket is still held
+ * by some process. 0; -EAGAIN when not found and a full scan is not
+ * allowed yet; -ESRCH when the socket is no longer held or not found by a
+ * full scan. */
+int ctf_proc_owners_find(struct ctf_proc_owners *o, uint32_t inode, uint32_t netns_ino,
+			 const struct ctf_proc_enricher_config *cfg,
+			 bool (*still_held)(void *data), void *data, uint32_t *ret_pid);
 
 uint32_t ctf_proc_owners_count(const struct ctf_proc_owners *o);
+
+/* ---- /proc: pid -> process (process-info.c) ---------------------- */
 
 /* comm, exe, uid (effective) and container_id of @pid, read under
  * @proc_fd; user and the tcp fields are left alone. 0 or -ESRCH when

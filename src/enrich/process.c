@@ -1,10 +1,11 @@
 /*
  * Process enricher (see include/ctflow/enrich-process.h): joins the
  * sock_diag side (process-diag.c: flow -> socket inode, per namespace)
- * and the /proc side (process-procfs.c: inode -> pid -> process), and
- * owns the caches between them: namespaces with open sockets, pid ->
- * process info with a TTL, uid -> user name. Decides which end of a flow
- * is local and what a found socket means; counts every outcome.
+ * and the /proc side (process-owners.c: inode -> pid, process-info.c:
+ * pid -> process), and owns the caches between them: namespaces with open
+ * sockets, pid -> process info with a TTL, uid -> user name. Decides which
+ * end of a flow is local and what a found socket means; counts every
+ * outcome.
  *
  * It does not queue, retry or run threads: the caller decides when to
  * look up (at NEW) and whether to retry an -EAGAIN.
@@ -61,6 +62,9 @@ struct sock_result {
 	uint32_t inode;			/* the socket whose owner we want: own,
 					 * or the listener that will accept it */
 	uint32_t uid;
+	bool accepted;			/* own is an accepted TCP socket: its
+					 * listener may stand in for it */
+	struct ctf_diag_query q;	/* the query that found own */
 };
 
 void ctf_proc_enricher_config_init(struct ctf_proc_enricher_config *cfg)
@@ -263,6 +267,8 @@ static enum sock_outcome find_socket(struct ctf_proc_enricher *pe, struct ctf_di
 		any_socket = true;
 		res->inode = res->own.inode;
 		res->uid = res->own.uid;
+		res->q = q;
+		res->accepted = reply && q.proto == IPPROTO_TCP && !res->own.remote_any;
 		if (res->inode)
 			return SOCK_FOUND;
 		if (reply && q.proto == IPPROTO_TCP && find_listener(ns, &q, res))
@@ -340,9 +346,27 @@ static int check_args(struct ctf_proc_enricher *pe, const struct ctf_ct_entry *e
 	return 0;
 }
 
+struct held_check {
+	struct ctf_proc_enricher *pe;
+	struct ctf_diag_ns *ns;
+	const struct ctf_ct_entry *e;
+	uint32_t inode;
+};
+
+/* Whether the flow's socket is still the one found, with an owner. */
+static bool still_held(void *data)
+{
+	struct held_check *h = data;
+	struct sock_result res = { 0 };
+	int err = 0;
+
+	return find_socket(h->pe, h->ns, h->e, &res, &err) == SOCK_FOUND && res.inode == h->inode;
+}
+
 static int lookup(struct ctf_proc_enricher *pe, const char *netns, const struct ctf_ct_entry *e,
 		  struct ctf_proc_info *ret)
 {
+	struct held_check held = { .pe = pe, .e = e };
 	struct ctf_diag_ns *ns;
 	struct sock_result res = { 0 };
 	uint32_t pid;
@@ -365,7 +389,17 @@ static int lookup(struct ctf_proc_enricher *pe, const char *netns, const struct 
 	case SOCK_FOUND:
 		break;
 	}
-	r = ctf_proc_owners_find(pe->owners, res.inode, &pe->cfg, &pid);
+	held.ns = ns;
+	held.inode = res.inode;
+	r = ctf_proc_owners_find(pe->owners, res.inode, ctf_diag_ns_ino(ns), &pe->cfg, still_held,
+				 &held, &pid);
+	/* An accepted socket whose holder was not found (a server that
+	 * answered and closed already, or not searched for yet): the
+	 * process that listens accepted it. */
+	if ((r == -ESRCH || r == -EAGAIN) && res.accepted && res.inode == res.own.inode &&
+	    find_listener(ns, &res.q, &res))
+		r = ctf_proc_owners_find(pe->owners, res.inode, ctf_diag_ns_ino(ns), &pe->cfg,
+					 NULL, NULL, &pid);
 	if (r == 0)
 		r = pid_info(pe, pid, res.uid, ret);
 	if (r == -EAGAIN)
