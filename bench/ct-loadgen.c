@@ -3,8 +3,10 @@
  * allows, inside a network namespace.
  *
  * One UDP socket, one datagram per entry: sendto() over a range of
- * destination ports (and, past 64 k, of loopback addresses 127.0.0.N), so
- * every datagram has a tuple of its own. Bounded by a count and a time;
+ * destination ports and, past one range, the next address (127.0.0.1,
+ * 127.0.0.2, ... by default; --dst may name a non-local sink instead, see
+ * bench/ct-reader-bench.sh), so every datagram has a tuple of its own.
+ * Bounded by a count and a time;
  * pinned to one CPU so a reader can have the other. Prints entries/s.
  * The ground truth of entries created is an nft `ct state new` counter in
  * the namespace (tests/root/lib.sh: ctft_ct_enable); this program only

@@ -4,8 +4,8 @@
  * Opens a source in a namespace, runs a command that makes traffic there
  * (the test-ct-*.sh scripts, through lib.sh), and reads events while it runs.
  *
- * flows mode (--truth FILE): the command leaves `conntrack -L -o
- * extended,id` of the live table in FILE (plus "# nft-new N"). Every entry
+ * flows mode (--truth FILE): the command appends snapshots of `conntrack -L
+ * -o extended,id` to FILE (plus "# nft-new N" lines). Every entry
  * there must arrive as exactly one NEW and, once it expires, one DESTROY,
  * with the same id and tuples, and the DESTROY's counters must equal the
  * ground truth. The number of NEW events must equal the nft counter.
@@ -204,6 +204,7 @@ static GArray *truth_read(const char *path, int64_t *ret_nft_new)
 {
 	g_autofree char *text = NULL;
 	g_auto(GStrv) lines = NULL;
+	g_autoptr(GHashTable) index = g_hash_table_new(NULL, NULL);	/* id -> index + 1 */
 	GArray *a = g_array_new(FALSE, TRUE, sizeof(struct truth));
 
 	*ret_nft_new = -1;
@@ -212,11 +213,22 @@ static GArray *truth_read(const char *path, int64_t *ret_nft_new)
 	lines = g_strsplit(text, "\n", -1);
 	for (int i = 0; lines[i]; i++) {
 		struct truth t;
+		guint at;
 
-		if (g_str_has_prefix(lines[i], "# nft-new "))
+		if (g_str_has_prefix(lines[i], "# nft-new ")) {
 			*ret_nft_new = g_ascii_strtoll(lines[i] + 10, NULL, 10);
-		else if (truth_parse_line(lines[i], &t))
+			continue;
+		}
+		if (!truth_parse_line(lines[i], &t))
+			continue;
+		/* snapshots are appended: the last line of an entry is newest */
+		at = GPOINTER_TO_UINT(g_hash_table_lookup(index, GUINT_TO_POINTER(t.id)));
+		if (at) {
+			g_array_index(a, struct truth, at - 1) = t;
+		} else {
 			g_array_append_val(a, t);
+			g_hash_table_insert(index, GUINT_TO_POINTER(t.id), GUINT_TO_POINTER(a->len));
+		}
 	}
 	return a;
 }

@@ -35,6 +35,9 @@ ctft_require_root() {
 	ip netns del "${CTFT_PREFIX}probe"
 	trap ctft_cleanup EXIT
 	trap 'exit 130' INT TERM
+	# made here, in the test's own shell: tmp=$(ctft_tmpdir) runs in a
+	# subshell, which could not record a directory it created for cleanup
+	CTFT_TMP=$(mktemp -d /tmp/ctft-$$-XXXXXX)
 }
 
 ctft_cleanup() {
@@ -54,8 +57,10 @@ ctft_cleanup() {
 	return $rc
 }
 
+# ctft_tmpdir: the test's temporary directory (removed on exit); needs
+# ctft_require_root first.
 ctft_tmpdir() {
-	[[ -n $CTFT_TMP ]] || CTFT_TMP=$(mktemp -d /tmp/ctft-$$-XXXXXX)
+	[[ -n $CTFT_TMP ]] || ctft_fail "ctft_tmpdir before ctft_require_root"
 	echo "$CTFT_TMP"
 }
 
@@ -229,11 +234,14 @@ ctft_ping() {
 		ctft_fail "ping $1 -> $2"
 }
 
-# ctft_truth NS FILE: ground truth of the live table, one entry per line
-# (conntrack -L -o extended,id: counters need acct on), then a last line
-# "# nft-new N" with the ct-state-new counter.
+# ctft_truth NS FILE: append a snapshot of the live table to FILE, one
+# entry per line (conntrack -L -o extended,id: counters need acct on), then
+# "# nft-new N" with the ct-state-new counter. Take one after each flow
+# ends: an entry then only has to outlive the snapshot, not the whole
+# traffic phase; readers keep the last line per id.
 ctft_truth() {
-	ctft_in "$1" conntrack -L -o extended,id >"$2" 2>/dev/null
+	sleep 0.05	# packets still crossing a router
+	ctft_in "$1" conntrack -L -o extended,id >>"$2" 2>/dev/null
 	echo "# nft-new $(ctft_ct_new_count "$1")" >>"$2"
 }
 

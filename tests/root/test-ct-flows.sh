@@ -8,12 +8,16 @@ set -u
 if [[ ${1:-} == --traffic ]]; then	# run by ct-source-check, inside its read loop
 	a=$2 truth=$3
 	ctft_udp "$a" 10.70.0.2 5 100
+	ctft_truth "$a" "$truth"
 	ctft_udp "$a" fd00:70::2 3 1200
+	ctft_truth "$a" "$truth"
 	ctft_tcp "$a" 10.70.0.2 4 1000
+	ctft_truth "$a" "$truth"
 	ctft_tcp "$a" fd00:70::2 2 3000
+	ctft_truth "$a" "$truth"
 	ctft_ping "$a" 10.70.0.2 3
+	ctft_truth "$a" "$truth"
 	ctft_ping "$a" fd00:70::2 2
-	sleep 0.3	# the last ACKs
 	ctft_truth "$a" "$truth"
 	exit 0
 fi

@@ -8,12 +8,16 @@ set -u
 if [[ ${1:-} == --traffic ]]; then
 	c=$2 r=$3 truth=$4
 	ctft_udp "$c" 10.71.2.2 4 300
+	ctft_truth "$r" "$truth"
 	ctft_udp "$c" fd00:71:2::2 2 100
+	ctft_truth "$r" "$truth"
 	ctft_tcp "$c" 10.71.2.2 3 2000
+	ctft_truth "$r" "$truth"
 	ctft_tcp "$c" fd00:71:2::2 2 500
+	ctft_truth "$r" "$truth"
 	ctft_ping "$c" 10.71.2.2 2
+	ctft_truth "$r" "$truth"
 	ctft_ping "$c" fd00:71:2::2 2
-	sleep 0.3
 	ctft_truth "$r" "$truth"
 	exit 0
 fi
