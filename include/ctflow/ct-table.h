@@ -19,7 +19,10 @@
  *    exported at DESTROY;
  *  - a dump that completed (not interrupted) ends tracked flows of its
  *    namespace that it did not contain: reason 5 after an ENOBUFS resync,
- *    1 otherwise, with the counters last known. The caller drains the
+ *    otherwise as a DESTROY would (3 for TCP seen closing, else 1), with
+ *    the counters last seen in a dump;
+ *  - flowIds are the table's own (the kernel reuses conntrack ids for a
+ *    new entry with the same tuple): unique, also across restarts. The caller drains the
  *    event socket between the dump and ctf_ct_table_dump_end() so that a
  *    DESTROY queued meanwhile wins.
  */
@@ -67,7 +70,11 @@ void ctf_ct_table_event(struct ctf_ct_table *t, uint32_t netns,
 enum ctf_ct_dump_mode {
 	CTF_CT_DUMP_ADOPT,	/* start-up or resync: track, export nothing */
 	CTF_CT_DUMP_INTERIM,	/* active timeout: export deltas, reason 2 */
-	CTF_CT_DUMP_FINAL,	/* shutdown: export deltas, reason 4, forget */
+	CTF_CT_DUMP_FINAL,	/* shutdown: take the counters (exported by
+				 * ctf_ct_table_flush() with reason 4 once the
+				 * DESTROYs the dump caused are applied); an
+				 * entry a full table cannot adopt is exported
+				 * at once */
 };
 
 /* A dump of namespace @netns: begin, every entry, end. @resync: the dump

@@ -51,6 +51,9 @@ struct ctf_enrich_thread *ctf_enrich_thread_new(const struct ctf_enrich_config *
 
 struct ctf_record_sink ctf_enrich_thread_sink(struct ctf_enrich_thread *th);
 
+/* Wait until everything handed over so far has been passed on. */
+void ctf_enrich_thread_sync(struct ctf_enrich_thread *th);
+
 /* SIGHUP: pass on to @out from now on. When this returns the thread no
  * longer uses the previous output, which may then be finished. */
 void ctf_enrich_thread_set_output(struct ctf_enrich_thread *th, struct ctf_export_thread *out);

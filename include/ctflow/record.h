@@ -40,7 +40,7 @@ struct ctf_record {
 	uint64_t packets;	/* packetDeltaCount */
 	uint64_t rev_octets;	/* reverseOctetDeltaCount (RFC 5103) */
 	uint64_t rev_packets;	/* reversePacketDeltaCount */
-	uint64_t flow_id;	/* flowId: same for every record of one flow */
+	uint64_t flow_id;	/* flowId: same for every record of one flow, unique */
 	struct ctf_addr src;
 	struct ctf_addr dst;
 	struct ctf_addr post_src;	/* postNAT*; valid when nat is true */
@@ -51,6 +51,7 @@ struct ctf_record {
 	uint32_t ct_zone;	/* enterprise: conntrack zone (live only) */
 	uint32_t ct_mark;	/* enterprise: conntrack mark (live only) */
 	uint32_t netns_ino;	/* enterprise: network namespace inode (live only) */
+	uint32_t ct_id;		/* conntrack id (live only; reused by the kernel) */
 	uint16_t sport;		/* 0 for ICMP */
 	uint16_t dport;		/* 0 for ICMP */
 	uint16_t post_sport;

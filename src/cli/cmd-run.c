@@ -144,47 +144,103 @@ static gboolean on_stop(gpointer userdata)
 	return G_SOURCE_REMOVE;
 }
 
+static bool strv_same(char **a, char **b)
+{
+	char *none[] = { NULL };
+
+	return g_strv_equal((const char *const *)(a ?: none), (const char *const *)(b ?: none));
+}
+
+/* Whether SIGHUP changed anything about the outputs. Both configurations
+ * were zeroed by ctf_run_config_init(), so memcmp sees no stray padding. */
+static bool same_outputs(const struct ctf_run_config *a, const struct ctf_run_config *b)
+{
+	return strv_same(a->collectors, b->collectors) && g_strcmp0(a->format, b->format) == 0 &&
+	       memcmp(&a->export, &b->export, sizeof(a->export)) == 0;
+}
+
+/* New outputs replace the old ones only after those finished: a file:
+ * collector opened again while the old one still writes would lose what
+ * the old one wrote. The engine is idle meanwhile (this runs on its
+ * thread); events wait in the netlink buffer. */
+static struct ctf_export_thread *replace_outputs(struct run *r, const struct ctf_run_config *fresh,
+						 GError **error)
+{
+	struct ctf_export_thread *out;
+
+	if (r->enrich)
+		ctf_enrich_thread_sync(r->enrich);
+	finish_output(r->out);
+	ctf_export_thread_free(g_steal_pointer(&r->out));
+	out = build_output(fresh, error);
+	if (!out)	/* the running configuration's outputs worked a moment ago */
+		out = build_output(&r->cfg, NULL);
+	if (!out) {	/* and if even they fail now, records still go somewhere */
+		struct ctf_run_config view;
+
+		ctf_run_config_init(&view);
+		out = build_output(&view, NULL);
+		ctf_run_config_clear(&view);
+	}
+	return out;
+}
+
+static void warn_restart_only(const struct ctf_run_config *a, const struct ctf_run_config *b)
+{
+	if (!strv_same(a->netns, b->netns) || a->rcvbuf != b->rcvbuf || a->reliable != b->reliable)
+		g_printerr("ctflow run: SIGHUP: netns, rcvbuf and reliable take effect on restart\n");
+	if (a->enrich_process != b->enrich_process || a->enrich_interfaces != b->enrich_interfaces ||
+	    a->sampling != b->sampling || a->sample_every != b->sample_every ||
+	    a->snaplen != b->snaplen || !strv_same(a->capture_interfaces, b->capture_interfaces))
+		g_printerr("ctflow run: SIGHUP: [enrich] settings take effect on restart\n");
+}
+
 static gboolean on_reload(gpointer userdata)
 {
 	struct run *r = userdata;
 	g_autoptr(GError) error = NULL;
 	struct ctf_run_config fresh;
-	struct ctf_ct_filter *filter = NULL;
-	struct ctf_export_thread *out = NULL;
+	struct ctf_ct_filter *filter;
 	struct ctf_record_sink sink;
+	bool keep_outputs;
 
 	if (!ctf_run_config_reload(&fresh, r->argv, &error)) {
 		g_printerr("ctflow run: SIGHUP: %s; keeping the running configuration\n",
 			   error->message);
 		return G_SOURCE_CONTINUE;
 	}
-	if (!(filter = build_filter(&fresh, &error)) || !(out = build_output(&fresh, &error))) {
+	filter = build_filter(&fresh, &error);
+	if (!filter) {
 		g_printerr("ctflow run: SIGHUP: %s; keeping the running configuration\n",
 			   error->message);
-		ctf_ct_filter_free(filter);
 		ctf_run_config_clear(&fresh);
 		return G_SOURCE_CONTINUE;
 	}
-	if (g_strv_equal((const char *const *)(fresh.netns ?: (char *[]){ NULL }),
-			 (const char *const *)(r->cfg.netns ?: (char *[]){ NULL })) == FALSE ||
-	    fresh.rcvbuf != r->cfg.rcvbuf || fresh.reliable != r->cfg.reliable)
-		g_printerr("ctflow run: SIGHUP: netns, rcvbuf and reliable take effect on restart\n");
-	if (fresh.enrich_process != r->cfg.enrich_process ||
-	    fresh.enrich_interfaces != r->cfg.enrich_interfaces || fresh.sampling != r->cfg.sampling ||
-	    fresh.sample_every != r->cfg.sample_every || fresh.snaplen != r->cfg.snaplen)
-		g_printerr("ctflow run: SIGHUP: [enrich] settings take effect on restart\n");
-	if (r->enrich)
-		ctf_enrich_thread_set_output(r->enrich, out);
-	sink = r->enrich ? ctf_enrich_thread_sink(r->enrich) : ctf_export_thread_sink(out);
+	warn_restart_only(&fresh, &r->cfg);
+	keep_outputs = same_outputs(&fresh, &r->cfg);
+	if (!keep_outputs) {
+		r->out = replace_outputs(r, &fresh, &error);
+		if (error)
+			g_printerr("ctflow run: SIGHUP: %s; keeping the previous outputs\n",
+				   error->message);
+		if (r->enrich)
+			ctf_enrich_thread_set_output(r->enrich, r->out);
+	}
+	sink = r->enrich ? ctf_enrich_thread_sink(r->enrich) : ctf_export_thread_sink(r->out);
 	ctf_engine_reconfigure(r->engine, &sink, ctf_ct_filter_match, filter, fresh.active_timeout_s);
-	finish_output(r->out);
-	ctf_export_thread_free(r->out);
 	ctf_ct_filter_free(r->filter);
+	r->filter = filter;
+	if (error) {
+		/* outputs as before: keep their configuration with them */
+		g_strfreev(fresh.collectors);
+		fresh.collectors = g_strdupv(r->cfg.collectors);
+		g_free(fresh.format);
+		fresh.format = g_strdup(r->cfg.format);
+		fresh.export = r->cfg.export;
+	}
 	ctf_run_config_clear(&r->cfg);
 	r->cfg = fresh;
-	r->out = out;
-	r->filter = filter;
-	g_printerr("ctflow run: configuration reloaded\n");
+	g_printerr("ctflow run: configuration reloaded%s\n", keep_outputs ? " (outputs unchanged)" : "");
 	return G_SOURCE_CONTINUE;
 }
 

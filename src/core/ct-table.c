@@ -30,11 +30,15 @@ struct ct_flow {
 	uint64_t rec_start_ms;		/* start of the record being built */
 	uint64_t rep_packets[2];	/* counters already exported: [0] orig, [1] reply */
 	uint64_t rep_bytes[2];
+	uint64_t seen_packets[2];	/* counters last seen in a dump */
+	uint64_t seen_bytes[2];
+	uint64_t flow_id;		/* unique: the kernel reuses conntrack ids */
 	uint32_t mark;
 	uint32_t dump_gen;		/* last dump that saw it (or that it was born in) */
 	uint8_t tcp_state;
 	bool reported;			/* a record of this flow has left */
 	bool start_known;		/* rec_start_ms is the kernel's start time */
+	bool has_seen;			/* seen_* are valid */
 };
 
 struct ctf_ct_table {
@@ -44,6 +48,7 @@ struct ctf_ct_table {
 	GHashTable *flows;		/* struct ct_key* -> struct ct_flow* (key inside) */
 	GHashTable *dump_gen;		/* netns -> generation of its running/last dump */
 	uint32_t next_gen;
+	uint64_t next_flow_id;
 	struct ctf_ct_table_stats stats;
 };
 
@@ -85,6 +90,9 @@ struct ctf_ct_table *ctf_ct_table_new(const struct ctf_ct_table_config *cfg,
 	t->flows = g_hash_table_new_full(ct_key_hash, ct_key_equal, NULL, g_free);
 	t->dump_gen = g_hash_table_new(g_direct_hash, g_direct_equal);
 	t->next_gen = 1;
+	/* Seconds since the epoch in the high half: flowIds stay unique
+	 * across restarts (unless ~4 billion flows start within a second). */
+	t->next_flow_id = (uint64_t)(g_get_real_time() / G_USEC_PER_SEC) << 32;
 	return t;
 }
 
@@ -122,7 +130,8 @@ static void record_init(const struct ct_flow *f, struct ctf_record *r)
 	const struct ctf_ct_tuple *o = &f->key.orig;
 
 	memset(r, 0, sizeof(*r));
-	r->flow_id = (uint64_t)f->key.netns << 32 | f->key.id;
+	r->flow_id = f->flow_id;
+	r->ct_id = f->key.id;
 	r->family = f->key.family;
 	r->proto = o->proto;
 	r->src = o->src;
@@ -166,6 +175,18 @@ static void report(struct ctf_ct_table *t, struct ct_flow *f, const struct ctf_c
 {
 	struct ctf_record r;
 
+	struct ctf_ct_entry seen;
+
+	/* No entry at hand (vanished, shutdown): the counters last seen. */
+	if (!e && f->has_seen) {
+		memset(&seen, 0, sizeof(seen));
+		seen.has_counters = true;
+		seen.orig_packets = f->seen_packets[0];
+		seen.orig_bytes = f->seen_bytes[0];
+		seen.reply_packets = f->seen_packets[1];
+		seen.reply_bytes = f->seen_bytes[1];
+		e = &seen;
+	}
 	record_init(f, &r);
 	r.start_ms = f->rec_start_ms;
 	r.end_ms = end_ms > f->rec_start_ms ? end_ms : f->rec_start_ms;
@@ -191,6 +212,13 @@ static void report(struct ctf_ct_table *t, struct ct_flow *f, const struct ctf_c
 
 static void flow_update(struct ct_flow *f, const struct ctf_ct_entry *e)
 {
+	if (e->has_counters) {
+		f->seen_packets[0] = e->orig_packets;
+		f->seen_bytes[0] = e->orig_bytes;
+		f->seen_packets[1] = e->reply_packets;
+		f->seen_bytes[1] = e->reply_bytes;
+		f->has_seen = true;
+	}
 	f->reply = e->reply;
 	f->mark = e->mark;
 	if (e->has_tcp_state)
@@ -212,6 +240,7 @@ static struct ct_flow *flow_adopt(struct ctf_ct_table *t, const struct ct_key *k
 	}
 	f = g_new0(struct ct_flow, 1);
 	f->key = *k;
+	f->flow_id = ++t->next_flow_id;
 	f->rec_start_ms = now_ms;
 	f->dump_gen = current_gen(t, k->netns);
 	flow_update(f, e);
@@ -227,21 +256,38 @@ static uint8_t destroy_reason(const struct ct_flow *f)
 	return CTF_END_IDLE;
 }
 
+/* An entry not tracked (a DESTROY never preceded by anything, or met at
+ * shutdown while the table is full): its counters are cumulative, so one
+ * record carries all of it. */
+static void export_untracked(struct ctf_ct_table *t, const struct ct_key *k,
+			     const struct ctf_ct_entry *e, uint8_t (*reason)(const struct ct_flow *),
+			     uint64_t end_ms, uint64_t now_ms)
+{
+	struct ct_flow tmp;
+
+	memset(&tmp, 0, sizeof(tmp));
+	tmp.key = *k;
+	tmp.flow_id = ++t->next_flow_id;
+	tmp.rec_start_ms = now_ms;
+	flow_update(&tmp, e);
+	report(t, &tmp, e, reason(&tmp), end_ms, true);
+}
+
+static uint8_t forced_reason(const struct ct_flow *f)
+{
+	return CTF_END_FORCED;
+}
+
 static void on_destroy(struct ctf_ct_table *t, const struct ct_key *k,
 		       const struct ctf_ct_entry *e, uint64_t now_ms)
 {
 	struct ct_flow *f = g_hash_table_lookup(t->flows, k);
-	struct ct_flow tmp;
 	uint64_t end_ms = e->has_timestamp && e->stop_ns ? e->stop_ns / 1000000 : now_ms;
 
 	if (!f) {
 		/* Never tracked: the counters are cumulative, export them all. */
 		t->stats.destroys_unknown++;
-		memset(&tmp, 0, sizeof(tmp));
-		tmp.key = *k;
-		tmp.rec_start_ms = now_ms;
-		flow_update(&tmp, e);
-		report(t, &tmp, e, destroy_reason(&tmp), end_ms, true);
+		export_untracked(t, k, e, destroy_reason, end_ms, now_ms);
 		return;
 	}
 	flow_update(f, e);
@@ -294,16 +340,20 @@ void ctf_ct_table_dump_entry(struct ctf_ct_table *t, uint32_t netns,
 	f = g_hash_table_lookup(t->flows, &k);
 	if (!f) {
 		f = flow_adopt(t, &k, e, now_ms);
-		if (!f)
+		if (!f) {
+			/* At shutdown a full table must not lose the entry. */
+			if (mode == CTF_CT_DUMP_FINAL)
+				export_untracked(t, &k, e, forced_reason, now_ms, now_ms);
 			return;
+		}
 		t->stats.flows_adopted++;
 	}
 	flow_update(f, e);
 	f->dump_gen = current_gen(t, netns);
 	if (mode == CTF_CT_DUMP_FINAL) {
-		report(t, f, e, CTF_END_FORCED, now_ms, true);
-		g_hash_table_remove(t->flows, &k);
-		t->stats.flows_active = g_hash_table_size(t->flows);
+		/* Counters are kept (flow_update); the flow is exported by
+		 * ctf_ct_table_flush() after the events this dump caused
+		 * (the DESTROYs of entries it reaped) have been applied. */
 	} else if (mode == CTF_CT_DUMP_INTERIM && e->has_counters &&
 		   (e->orig_packets != f->rep_packets[0] || e->reply_packets != f->rep_packets[1])) {
 		report(t, f, e, CTF_END_ACTIVE, now_ms, false);
@@ -325,7 +375,7 @@ void ctf_ct_table_dump_end(struct ctf_ct_table *t, uint32_t netns, bool resync,
 			continue;
 		/* Gone without a DESTROY: end it with what we last knew. */
 		t->stats.flows_vanished++;
-		report(t, f, NULL, resync ? CTF_END_RESOURCES : CTF_END_IDLE, now_ms, true);
+		report(t, f, NULL, resync ? CTF_END_RESOURCES : destroy_reason(f), now_ms, true);
 		g_hash_table_iter_remove(&it);
 	}
 	t->stats.flows_active = g_hash_table_size(t->flows);

@@ -25,6 +25,7 @@ struct source {
 	uint32_t netns;
 	char *name;
 	guint watch;
+	guint retry;				/* pending resync round, on the default context */
 	enum ctf_ct_dump_mode dump_mode;	/* for the dump in progress */
 };
 
@@ -142,11 +143,13 @@ static int drain(struct ctf_engine *e, struct source *s)
 	return overrun;
 }
 
-static void dump(struct ctf_engine *e, struct source *s, enum ctf_ct_dump_mode mode,
+/* Dump @s's table; returns true when events were lost meanwhile (the
+ * overrun still needs answering). */
+static bool dump(struct ctf_engine *e, struct source *s, enum ctf_ct_dump_mode mode,
 		 bool resync)
 {
 	g_autoptr(GError) error = NULL;
-	bool complete = true;
+	bool complete = true, overrun;
 
 	e->stats.dumps++;
 	s->dump_mode = mode;
@@ -156,25 +159,39 @@ static void dump(struct ctf_engine *e, struct source *s, enum ctf_ct_dump_mode m
 		      s->name, error->message);
 		complete = false;
 	}
-	/* Apply what queued meanwhile before deciding what vanished; an
-	 * overrun here means the dump must be redone. */
-	if (mode != CTF_CT_DUMP_FINAL && drain(e, s) == -ENOBUFS)
-		complete = false;
-	ctf_ct_table_dump_end(e->table, s->netns, resync, complete, now_ms());
+	/* Apply what queued meanwhile (among it the DESTROYs of entries the
+	 * dump itself reaped) before deciding what vanished; an overrun
+	 * here leaves the dump unable to say what vanished. */
+	overrun = drain(e, s) == -ENOBUFS;
+	ctf_ct_table_dump_end(e->table, s->netns, resync, complete && !overrun, now_ms());
 	commit(e);
+	return overrun;
 }
+
+static gboolean on_resync_retry(gpointer userdata);
 
 static void resync(struct ctf_engine *e, struct source *s)
 {
-	/* Each round answers the overruns seen so far; bounded so a kernel
-	 * that overruns faster than we dump cannot starve the main loop. */
+	/* Each round answers the overruns seen so far. Bounded, so a kernel
+	 * that overruns faster than we dump cannot starve the main loop:
+	 * past the bound, another round is scheduled shortly. */
 	for (int round = 0; round < 3; round++) {
 		log_enobufs(e, s);
 		e->stats.resyncs++;
-		dump(e, s, CTF_CT_DUMP_ADOPT, true);
-		if (drain(e, s) != -ENOBUFS)
+		if (!dump(e, s, CTF_CT_DUMP_ADOPT, true))
 			return;
 	}
+	if (!s->retry)
+		s->retry = g_timeout_add_full(G_PRIORITY_DEFAULT, 200, on_resync_retry, s, NULL);
+}
+
+static gboolean on_resync_retry(gpointer userdata)
+{
+	struct source *s = userdata;
+
+	s->retry = 0;
+	resync(s->engine, s);
+	return G_SOURCE_REMOVE;
 }
 
 static gboolean on_readable(int fd, GIOCondition cond, gpointer userdata)
@@ -192,8 +209,12 @@ static gboolean on_interval(gpointer userdata)
 {
 	struct ctf_engine *e = userdata;
 
-	for (guint i = 0; i < e->sources->len; i++)
-		dump(e, g_ptr_array_index(e->sources, i), CTF_CT_DUMP_INTERIM, false);
+	for (guint i = 0; i < e->sources->len; i++) {
+		struct source *s = g_ptr_array_index(e->sources, i);
+
+		if (dump(e, s, CTF_CT_DUMP_INTERIM, false))
+			resync(e, s);
+	}
 	return G_SOURCE_CONTINUE;
 }
 
@@ -201,6 +222,8 @@ static void source_free(gpointer p)
 {
 	struct source *s = p;
 
+	if (s->retry)
+		g_source_remove(s->retry);
 	ctf_ct_source_close(s->ct);
 	g_free(s->name);
 	g_free(s);
@@ -254,8 +277,12 @@ struct ctf_engine *ctf_engine_new(const struct ctf_engine_config *cfg,
 		g_ptr_array_add(e->sources, s);
 	}
 	/* Sockets are subscribed before the dump, so nothing falls between. */
-	for (guint i = 0; i < e->sources->len; i++)
-		dump(e, g_ptr_array_index(e->sources, i), CTF_CT_DUMP_ADOPT, false);
+	for (guint i = 0; i < e->sources->len; i++) {
+		struct source *s = g_ptr_array_index(e->sources, i);
+
+		if (dump(e, s, CTF_CT_DUMP_ADOPT, false))
+			resync(e, s);
+	}
 	return g_steal_pointer(&e);
 }
 
@@ -308,7 +335,12 @@ void ctf_engine_shutdown(struct ctf_engine *e)
 		struct source *s = g_ptr_array_index(e->sources, i);
 
 		/* Events first (a DESTROY carries exact final counters), then
-		 * the final dump for what is still alive. */
+		 * the final dump takes the counters of what is still alive;
+		 * the DESTROYs it causes are applied before the flush. */
+		if (s->retry) {
+			g_source_remove(s->retry);
+			s->retry = 0;
+		}
 		drain(e, s);
 		dump(e, s, CTF_CT_DUMP_FINAL, false);
 	}

@@ -50,11 +50,15 @@ struct ctf_enrich_thread {
 	struct ctf_export_thread *out;
 	struct ctf_proc_enricher *procs;
 	GPtrArray *ns;			/* struct ns* */
-	GHashTable *owners;		/* flowId (gint64*) -> struct ctf_proc_info* */
+	GHashTable *owners;		/* netns << 32 | conntrack id (gint64*) ->
+					 * struct ctf_proc_info* */
 	GAsyncQueue *queue;
 	GThread *thread;
 	struct batch *cur;		/* engine side */
 	GMutex stats_lock;
+	GCond done_cond;		/* signalled after each batch (with stats_lock) */
+	uint64_t batches_in;		/* engine side */
+	uint64_t batches_done;		/* enrichment side, under stats_lock */
 	struct ctf_enrich_stats stats;
 	gboolean finished;
 };
@@ -97,7 +101,7 @@ static void entry_from_record(const struct ctf_record *r, struct ctf_ct_entry *e
 	e->reply.sport = r->nat ? r->post_dport : r->dport;
 	e->reply.dport = r->nat ? r->post_sport : r->sport;
 	e->zone = (uint16_t)r->ct_zone;
-	e->id = (uint32_t)r->flow_id;
+	e->id = r->ct_id;
 }
 
 static void on_new(struct ctf_enrich_thread *th, uint32_t netns, const struct ctf_ct_entry *e)
@@ -128,7 +132,7 @@ static void on_new(struct ctf_enrich_thread *th, uint32_t netns, const struct ct
 
 static void on_record(struct ctf_enrich_thread *th, struct ctf_record *r)
 {
-	gint64 key = (gint64)r->flow_id;
+	gint64 key = (gint64)((uint64_t)r->netns_ino << 32 | r->ct_id);
 	struct ctf_proc_info *owner = g_hash_table_lookup(th->owners, &key);
 	struct ns *n = ns_find(th, r->netns_ino);
 	struct ctf_ct_entry e;
@@ -193,6 +197,10 @@ static gpointer enrich_main(gpointer data)
 		g_mutex_unlock(&th->out_lock);
 		stop = b->stop;
 		g_free(b);
+		g_mutex_lock(&th->stats_lock);
+		th->batches_done++;
+		g_cond_broadcast(&th->done_cond);
+		g_mutex_unlock(&th->stats_lock);
 	}
 	return NULL;
 }
@@ -217,6 +225,7 @@ static void hand_over(struct ctf_enrich_thread *th, gboolean stop)
 		b = g_new0(struct batch, 1);
 	b->stop = stop;
 	th->cur = NULL;
+	th->batches_in++;
 	g_async_queue_push(th->queue, b);
 }
 
@@ -308,6 +317,7 @@ struct ctf_enrich_thread *ctf_enrich_thread_new(const struct ctf_enrich_config *
 	th->out = out;
 	g_mutex_init(&th->stats_lock);
 	g_mutex_init(&th->out_lock);
+	g_cond_init(&th->done_cond);
 	th->ns = g_ptr_array_new_with_free_func(ns_free);
 	th->owners = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
 	th->queue = g_async_queue_new();
@@ -335,6 +345,15 @@ void ctf_enrich_thread_set_output(struct ctf_enrich_thread *th, struct ctf_expor
 	g_mutex_lock(&th->out_lock);
 	th->out = out;
 	g_mutex_unlock(&th->out_lock);
+}
+
+void ctf_enrich_thread_sync(struct ctf_enrich_thread *th)
+{
+	hand_over(th, FALSE);
+	g_mutex_lock(&th->stats_lock);
+	while (th->thread && th->batches_done < th->batches_in)
+		g_cond_wait(&th->done_cond, &th->stats_lock);
+	g_mutex_unlock(&th->stats_lock);
 }
 
 void ctf_enrich_thread_finish(struct ctf_enrich_thread *th)
@@ -371,5 +390,6 @@ void ctf_enrich_thread_free(struct ctf_enrich_thread *th)
 	ctf_proc_enricher_free(th->procs);
 	g_mutex_clear(&th->stats_lock);
 	g_mutex_clear(&th->out_lock);
+	g_cond_clear(&th->done_cond);
 	g_free(th);
 }

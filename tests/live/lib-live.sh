@@ -28,11 +28,26 @@ live_require() {
 	command -v ipfixDump >/dev/null || { echo "SKIP: ipfixDump not installed" >&2; exit 77; }
 	"$LIVE_PY" -c 'import ipfix.reader' 2>/dev/null ||
 		{ echo "SKIP: python3-ipfix not installed" >&2; exit 77; }
-	trap 'live_dump_logs; ctft_cleanup' EXIT
+	trap 'live_dump_logs; live_cleanup' EXIT
 	# not T=$(ctft_tmpdir): the directory must be recorded in this shell
 	# for ctft_cleanup to remove it
 	ctft_tmpdir >/dev/null
 	T=$CTFT_TMP
+}
+
+# ctft_cleanup, then once more for namespaces it could not delete: `ip netns
+# del` fails (EBUSY, silenced) when another `ip netns exec` copied the
+# mount at that moment.
+live_cleanup() {
+	local rc=$? ns=("${CTFT_NS[@]}") n i
+	ctft_cleanup
+	for n in "${ns[@]}"; do
+		for ((i = 0; i < 20; i++)); do
+			[[ -e /run/netns/$n ]] || break
+			ip netns del "$n" 2>/dev/null || sleep 0.2
+		done
+	done
+	return $rc
 }
 
 # On failure, show the tail of every log the test left, then clean up.

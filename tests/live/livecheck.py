@@ -21,7 +21,6 @@ import re
 import struct
 import sys
 
-DATA_TIDS = range(0x100, 0x200)     # ctflow's data templates live in 0x120..0x13f
 KEYS = {
     "flowStartMilliseconds": "start_ms", "flowEndMilliseconds": "end_ms",
     "octetDeltaCount": "octets", "packetDeltaCount": "packets",
@@ -99,12 +98,16 @@ def decode_files(files, pen):
             off += length
             for tid, names, vals in msg.record_iterator(decode_fn=dec):
                 seq += 1
-                if 0x120 <= tid < 0x140:
+                if "flowId" in names:       # a data template (both families)
                     yield to_record(names, vals, seq)
                 else:
-                    yield {"seq": seq, "tid": tid,
-                           "options": {n: (norm(n, v) if not isinstance(v, str) else v)
-                                       for n, v in zip(names, vals) if n != "paddingOctets"}}
+                    opts = {}
+                    for n, v in zip(names, vals):
+                        if n == "paddingOctets":
+                            continue
+                        key = n if n not in opts else n + "#2"     # the time pair
+                        opts[key] = norm(n, v) if not isinstance(v, str) else v
+                    yield {"seq": seq, "tid": tid, "options": opts}
 
 
 def decode_ipfixdump(path):
@@ -134,7 +137,7 @@ def decode_ipfixdump(path):
 
     def flush():
         nonlocal seq
-        if tid is not None and not in_tmpl and 0x120 <= tid < 0x140:
+        if tid is not None and not in_tmpl and "flowId" in names:
             seq += 1
             out.append(to_record(names, vals, seq))
 
@@ -274,6 +277,14 @@ def tuple_of(x):
     return (x["proto"], x["src"], x["dst"], x["sport"], x["dport"])
 
 
+def is_probe_entry(e):
+    """A conntrack entry of ctflow's activity probe (kernel-settings.c): one
+    12-octet datagram on loopback, never answered, deleted by ctflow."""
+    return e["userspace"] and e["proto"] == 17 and e["src"] in ("127.0.0.1", "::1") and \
+        e["packets"] == 1 and e["rev_packets"] == 0 and \
+        e["octets"] == (40 if e["src"] == "127.0.0.1" else 60)
+
+
 def is_probe(recs):
     """Another ctflow's activity probe (kernel-settings.c): one 12-octet
     datagram ("ctflow-probe") on loopback, deleted by that ctflow."""
@@ -343,7 +354,7 @@ def ground_truth(chk, snapshot, events):
             chk.fail(f"ground truth moved: id={i} conntrack -L {[e[k] for k in ('packets', 'octets', 'rev_packets', 'rev_octets')]} "
                      f"DESTROY {[d[k] for k in ('packets', 'octets', 'rev_packets', 'rev_octets')]}")
     for i, d in dest.items():
-        if d["userspace"] and d["src"] in ("127.0.0.1", "::1") and i not in truth:
+        if is_probe_entry(d) and i not in truth:
             continue        # ctflow's own activity probe, deleted before it reads events
         truth.setdefault(i, d)
     return truth
@@ -375,7 +386,9 @@ def check_nat(a):
         if t["nat"] and t["family"] == 4 and a.nat_addr and rs[-1].get("post_src") != a.nat_addr:
             chk.fail(f"flow id={i}: postNATSourceIPv4Address {rs[-1].get('post_src')}, "
                      f"expected the router's {a.nat_addr}")
-    extra = [f for f in flows if (f >> 32) != a.ino or (f & 0xffffffff) not in truth]
+    extra = [f for f in flows if ((f >> 32) != a.ino or (f & 0xffffffff) not in truth)
+             and not is_probe(flows[f])]
+    chk.info["probe_flows"] = sum(1 for f in flows if is_probe(flows[f]))
     for f in extra:
         chk.fail(f"record for flowId {f:#x} matches no conntrack entry: {flows[f][0]}")
     kinds = collections.Counter((t["family"], t["proto"], t["nat"]) for t in truth.values())
@@ -483,6 +496,21 @@ def check_burst(a):
                      f"final dump at shutdown, reasons "
                      f"{dict(collections.Counter(rs[-1]['end_reason'] for rs in late))}: "
                      f"no complete dump answered the overruns that lost their DESTROY", "late")
+    if a.overruns is not None:
+        rel = [r["options"] for r in load_jsonl(a.records)
+               if "options" in r and "notSentFlowTotalCount" in r["options"]]
+        chk.info["reliability_records"] = len(rel)
+        last = rel[-1] if rel else {}
+        chk.info["last_reliability"] = last
+        if not rel:
+            chk.fail("no Reliability Statistics options record in the export", "reliability")
+        elif not last.get("observationTimeMilliseconds") or not last.get(
+                "observationTimeMilliseconds#2"):
+            chk.fail(f"Reliability Statistics without its time interval: {last}", "reliability")
+        if rel and a.overruns > 0 and not any(
+                v for k, v in last.items() if k.startswith("notSent")):
+            chk.fail(f"{a.overruns} overruns lost events but the last Reliability Statistics "
+                     f"record reports no loss: {last}", "reliability")
     if len(tuples) > a.created:
         chk.fail(f"{len(tuples) - a.created} more 5-tuples than flows created")
     if dup_tuples:
@@ -508,8 +536,7 @@ def check_single(a):
     flows = by_flow(recs)
     truth = {e["id"]: e for e in parse_ct(a.snapshot)}
     for e in parse_ct(a.events):
-        if e["event"] == "DESTROY" and not (e["userspace"] and e["src"] in ("127.0.0.1", "::1")
-                                            and e["id"] not in truth):
+        if e["event"] == "DESTROY" and not (is_probe_entry(e) and e["id"] not in truth):
             truth[e["id"]] = e
     chk.info.update(records=sum(len(v) for v in flows.values()), flows=len(flows),
                     truth=len(truth))
@@ -535,7 +562,7 @@ def check_single(a):
         rs = flows.get(fid)
         if not rs:
             chk.fail(f"{spec}: entry id={t['id']} {tuple_of(t)} not exported "
-                     f"(no record with flowId {fid:#x})")
+                     f"(no record with flowId {fid:#x})", a.missing_class)
             continue
         compare_flow(chk, fid, t, rs, f"{a.scenario} {spec}")
         reasons = [r["end_reason"] for r in rs]
@@ -611,6 +638,29 @@ def check_vanish(a):
     chk.done()
 
 
+def check_reuse(a):
+    """Successive conntrack entries with one 5-tuple (a client reusing its
+    source port) are distinct flows: each must be exported under a flowId
+    of its own, with its own counters and one final record."""
+    chk = Check()
+    flows = by_flow(load_jsonl(a.records))
+    ends = [e for e in parse_ct(a.events) if e["event"] == "DESTROY" and e["sport"] == a.sport]
+    ids = [e["id"] for e in ends]
+    mine = {f: rs for f, rs in flows.items() if rs[0]["sport"] == a.sport}
+    finals = sum(1 for rs in mine.values() for r in rs if r["end_reason"] != 2)
+    chk.info.update(conntrack_entries=len(ends), distinct_conntrack_ids=len(set(ids)),
+                    flow_ids=len(mine), final_records=finals,
+                    records=[(f"{f:#x}", [(r["packets"], r["end_reason"]) for r in rs])
+                             for f, rs in mine.items()])
+    if finals != len(ends):
+        chk.fail(f"{len(ends)} entries ended, {finals} final records", "hard")
+    if len(mine) != len(ends):
+        chk.fail(f"{len(ends)} successive entries of one 5-tuple (conntrack ids "
+                 f"{sorted(set(ids))}) exported under {len(mine)} flowId(s): "
+                 f"flowId = netns << 32 | conntrack id is not unique", "flowid")
+    chk.done()
+
+
 def main():
     ap = argparse.ArgumentParser()
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -623,7 +673,7 @@ def main():
     c.add_argument("files", nargs="+")
     k = sub.add_parser("check")
     k.add_argument("scenario", choices=["nat", "nfdump", "burst", "startup", "active",
-                                        "sigterm", "ownexport", "expired", "vanish"])
+                                        "sigterm", "ownexport", "expired", "vanish", "reuse", "sighup"])
     k.add_argument("--records")
     k.add_argument("--snapshot", nargs="*", default=[])
     k.add_argument("--events", nargs="*", default=[])
@@ -637,10 +687,13 @@ def main():
     k.add_argument("--dst", default="127.0.0.1")
     k.add_argument("--strict-counters", action="store_true")
     k.add_argument("--expect-loss", action="store_true")
+    k.add_argument("--overruns", type=int, help="check the Reliability Statistics record")
     k.add_argument("--stop-ms", type=int, help="when SIGTERM was sent (ms since the epoch)")
     k.add_argument("--xfail", nargs="*", default=[], help="failure classes that are known bugs")
     k.add_argument("--expect", nargs="*", help="PROTO:SPORT:REASON[:MIN_INTERIM]")
     k.add_argument("--no-extra", action="store_true")
+    k.add_argument("--sport", type=int)
+    k.add_argument("--missing-class", default="hard", help="failure class of a flow not exported")
     k.add_argument("--lower", nargs="*", default=[])
     k.add_argument("--upper", nargs="*", default=[])
     k.add_argument("--no-port", type=int)
@@ -663,6 +716,8 @@ def main():
         check_burst(a)
     elif a.scenario == "vanish":
         check_vanish(a)
+    elif a.scenario == "reuse":
+        check_reuse(a)
     else:
         check_single(a)
 

@@ -20,7 +20,7 @@ live_flow_bg "$A" tcp 10.70.0.2 46001 20 700 0.25
 live_flow_bg "$A" udp 10.70.0.2 46002 20 300 0.25
 live_flow_bg "$A" tcp fd00:70::2 46003 10 5000 0.5
 live_flow "$A" udp fd00:70::2 46004 25 100 0.2 || live_fail "udp flow"
-live_wait 60 eval '[[ $(grep -c "DESTROY.*sport=4600[1-4] " "$T/events.txt") == 4 ]]' ||
+live_wait_destroy "$A" "$T/events.txt" 60 'sport=4600[1-4] ' 4 ||
 	live_fail "not every flow ended within 60 s: $(grep -c DESTROY "$T/events.txt") DESTROY events"
 sleep 0.5
 live_ctflow_stop "$T/ctflow.log"

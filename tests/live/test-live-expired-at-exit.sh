@@ -30,7 +30,7 @@ for sport in 43001 43002 43003 43004 43005; do
 		break
 	fi
 	live_log "attempt $sport: gc reaped the entry first; again"
-	ctft_wait_empty "$N" 10
+	live_wait_empty "$N" 10
 done
 [[ -n $caught ]] || { echo "SKIP: the gc always reaped before SIGTERM" >&2; exit 77; }
 live_ctflow_stop "$T/ctflow.log"

@@ -1,7 +1,8 @@
 #!/bin/bash
 # (a) NAT end to end: client -- router (forwarding, masquerade) -- server.
-# ctflow reads the router's conntrack (--netns) and exports to an IPFIX
-# file and to a local nfcapd over UDP at once. Real TCP (several
+# ctflow reads the router's conntrack (--netns) with --active-timeout 1 and
+# exports to an IPFIX file and to a local nfcapd over UDP at once; a second
+# ctflow (default active timeout: one record per flow) to another file. Real TCP (several
 # connections of known sizes, closed cleanly), UDP (request/response) and
 # ICMP echo, IPv4 and IPv6; TCP/UDP source ports are forced into
 # 20000-29999 so the NAPT port always differs from the client's.
@@ -14,7 +15,8 @@
 # (netns inode << 32 | conntrack id) with packet/octet sums in both
 # directions equal to conntrack's, postNAT source = the reply tuple's
 # destination (router address, NAPT port), natEvent 4 on the first and 5
-# on the last record of NATed IPv4 flows, flowEndReason 3 for TCP closed
+# on the last record of NATed IPv4 flows (a flow's only record: 5),
+# flowEndReason 3 for TCP closed
 # with FIN and 1 for UDP/ICMP that timed out. nfdump (fed over UDP) must
 # show the same sums and X-late source per IPv4 5-tuple.
 . "$(dirname "$0")/lib-live.sh"
@@ -42,6 +44,10 @@ live_events "$R" "$T/events.txt"
 
 live_ctflow_start "$T/ctflow.log" --netns "$R" --active-timeout 1 \
 	-C "file:$T/nat.ipfix" -C "udp://127.0.0.1:$PORT"
+P1=$LIVE_PID
+# a second reader with the default active timeout: one record per flow
+live_ctflow_start "$T/ctflow2.log" --netns "$R" -C "file:$T/nat2.ipfix"
+P2=$LIVE_PID
 
 # Traffic, all at once; the long ones span ~3 s so that active timeouts
 # give them interim records (natEvent 4 first, 5 last).
@@ -58,7 +64,7 @@ live_flow_bg "$C" udp fd00:71:2::2 0 3 80
 ctft_ping "$C" 10.71.2.2 3
 ctft_ping "$C" fd00:71:2::2 2
 for p in "${CTFT_PIDS[@]}"; do
-	[[ $p == "$LIVE_PID" || $p == "$LIVE_NF_PID" || $p == "$LIVE_EV_PID" ]] && continue
+	[[ $p == "$P1" || $p == "$P2" || $p == "$LIVE_NF_PID" || $p == "$LIVE_EV_PID" ]] && continue
 	# flowgen processes end by themselves (bounded); the echo server stays
 	ps -o args= -p "$p" 2>/dev/null | grep -q flowgen.py || continue
 	wait "$p" || live_fail "a traffic flow failed"
@@ -68,16 +74,21 @@ ctft_in "$R" conntrack -L -o extended,id >"$T/snapshot.txt" 2>/dev/null
 live_log "router table after the traffic: $(grep -c src= "$T/snapshot.txt") entries"
 
 # Let every entry time out: DESTROY (final counters) for all of them.
-ctft_wait_empty "$R" 45 || live_fail "router table not empty after 45 s"
+live_wait_empty "$R" 45 || live_fail "router table not empty after 45 s"
 live_wait 10 eval '[[ $(live_count_destroy "$T/events.txt") -ge $(grep -c src= "$T/snapshot.txt") ]]' ||
 	live_fail "conntrack -E saw fewer DESTROY events than entries"
 sleep 0.5
-live_ctflow_stop "$T/ctflow.log"
+LIVE_PID=$P2 live_ctflow_stop "$T/ctflow2.log"
+[[ $LIVE_RC == 0 ]] || live_fail "ctflow run (second) exited $LIVE_RC after SIGTERM"
+LIVE_PID=$P1 live_ctflow_stop "$T/ctflow.log"
 [[ $LIVE_RC == 0 ]] || live_fail "ctflow run exited $LIVE_RC after SIGTERM"
 live_nfcapd_stop "$T/nf"
 
 live_decode "$T/nat.ipfix" "$T/nat.jsonl"
 live_check nat --records "$T/nat.jsonl" --snapshot "$T/snapshot.txt" --events "$T/events.txt" \
+	--ino "$INO" --nat-addr 10.71.2.1 --min-tcp 5 --min-udp 3 --min-icmp 1
+live_decode "$T/nat2.ipfix" "$T/nat2.jsonl"
+live_check nat --records "$T/nat2.jsonl" --snapshot "$T/snapshot.txt" --events "$T/events.txt" \
 	--ino "$INO" --nat-addr 10.71.2.1 --min-tcp 5 --min-udp 3 --min-icmp 1
 
 TZ=UTC nfdump -R "$T/nf" -q -N -o 'fmt:%pr;%sa;%sp;%da;%dp;%pkt;%byt;%opkt;%obyt;%xsa;%xsp' \

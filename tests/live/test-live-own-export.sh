@@ -25,7 +25,7 @@ traffic() {
 	live_flow "$B" tcp 127.0.0.1 "${1}1" 5 400 || live_fail "tcp flow"
 	live_flow "$B" udp 127.0.0.1 "${1}2" 3 100 || live_fail "udp flow"
 	live_flow "$B" tcp 10.70.0.2 "${1}3" 2 50 0.3 || live_fail "tcp flow"
-	live_wait 40 eval "[[ \$(grep -c 'DESTROY.*sport=${1}[123] ' '$T/events-$1.txt') == 3 ]]" ||
+	live_wait_destroy "$B" "$T/events-$1.txt" 40 "sport=${1}[123] " 3 ||
 		live_fail "flows of run $1 did not end within 40 s"
 	sleep 0.5
 }

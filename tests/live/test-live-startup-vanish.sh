@@ -45,7 +45,7 @@ touch "$H-1"
 sleep 0.5
 ctft_in "$A" conntrack -L -o extended,id >"$T/final.txt" 2>/dev/null
 [[ $(grep -c 'sport=4500[12] ' "$T/final.txt") == 2 ]] || live_fail "entries died too early: $(cat "$T/final.txt")"
-ctft_wait_empty "$A" 40 || live_fail "table of a not empty after 40 s"
+live_wait_empty "$A" 40 || live_fail "table of a not empty after 40 s"
 if grep -q 'DESTROY.*sport=4500[12] ' "$T/events.txt"; then
 	echo "SKIP: the kernel delivered DESTROY for entries created with events off" >&2
 	exit 77

@@ -39,7 +39,7 @@ ctft_in "$A" conntrack -L -o extended,id >"$T/before.txt" 2>/dev/null
 
 live_ctflow_start "$T/ctflow.log" --netns "$A" -C "file:$T/start.ipfix"
 touch "$H-4"
-live_wait 30 eval "grep -q 'DESTROY.*sport=44004' '$T/events.txt'" ||
+live_wait_destroy "$A" "$T/events.txt" 30 'sport=44004 ' 1 ||
 	live_fail "44004 did not end (no DESTROY within 30 s)"
 sleep 0.5
 ctft_in "$A" conntrack -L -o extended,id >"$T/snapshot.txt" 2>/dev/null

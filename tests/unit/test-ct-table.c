@@ -136,7 +136,8 @@ static void test_new_destroy_one_record(void **state)
 	assert_int_equal(w->recs[0].end_ms, 4500);
 	assert_int_equal(w->recs[0].end_reason, CTF_END_IDLE);
 	assert_int_equal(w->recs[0].sport, 4000);
-	assert_int_equal(w->recs[0].flow_id, (uint64_t)NS << 32 | 7);
+	assert_int_equal(w->recs[0].ct_id, 7);
+	assert_true(w->recs[0].flow_id != 0);
 	assert_false(w->recs[0].nat);
 	world_free(w);
 }
@@ -239,10 +240,11 @@ static void test_startup_dump_adopts_then_vanish(void **state)
 	a = with_counters(a, 3, 30, 1, 10);
 	given_dump(w, &a, 1, CTF_CT_DUMP_INTERIM, false, 61000);
 	assert_int_equal(w->n, 2);
-	assert_int_equal(w->recs[0].flow_id & 0xffffffff, 20);
+	assert_int_equal(w->recs[0].ct_id, 20);
 	assert_int_equal(w->recs[0].packets, 3);	/* everything since its start */
-	assert_int_equal(w->recs[1].flow_id & 0xffffffff, 21);
+	assert_int_equal(w->recs[1].ct_id, 21);
 	assert_int_equal(w->recs[1].end_reason, CTF_END_IDLE);
+	assert_int_equal(w->recs[1].packets, 1);	/* last seen, not zero */
 	ctf_ct_table_get_stats(w->t, &st);
 	assert_int_equal(st.flows_adopted, 2);
 	assert_int_equal(st.flows_vanished, 1);
@@ -311,12 +313,49 @@ static void test_final_dump_and_flush(void **state)
 	ctf_ct_table_dump_begin(w->t, NS);
 	a.msg = CTF_CT_DUMP;
 	ctf_ct_table_dump_entry(w->t, NS, &a, CTF_CT_DUMP_FINAL, 5000);
-	assert_int_equal(w->n, 1);
-	assert_int_equal(w->recs[0].end_reason, CTF_END_FORCED);
-	assert_int_equal(w->recs[0].packets, 6);
+	assert_int_equal(w->n, 0);	/* exported by the flush, after the drain */
 	ctf_ct_table_flush(w->t, 0, CTF_END_FORCED, 5000);
 	assert_int_equal(w->n, 2);
-	assert_int_equal(w->recs[1].end_reason, CTF_END_FORCED);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(w->recs[i].end_reason, CTF_END_FORCED);
+		assert_int_equal(w->recs[i].packets, w->recs[i].ct_id == 50 ? 6 : 0);
+	}
+	world_free(w);
+}
+
+/* The kernel gives a new entry with the same tuple the same id. */
+static void test_reused_ct_id_new_flow_id(void **state)
+{
+	struct world *w = given_table(0);
+	struct ctf_ct_entry e = udp_entry(60, 9000, false);
+
+	for (int i = 0; i < 2; i++) {
+		given_event(w, e, CTF_CT_NEW, 1000);
+		given_event(w, with_counters(e, 1, 10, 0, 0), CTF_CT_DESTROY, 2000);
+	}
+	assert_int_equal(w->n, 2);
+	assert_int_equal(w->recs[0].ct_id, w->recs[1].ct_id);
+	assert_true(w->recs[0].flow_id != w->recs[1].flow_id);
+	world_free(w);
+}
+
+/* A full table at shutdown: the entries the final dump meets untracked
+ * are exported anyway. */
+static void test_final_dump_full_table_loses_nothing(void **state)
+{
+	struct world *w = given_table(1);
+	struct ctf_ct_entry a = with_counters(udp_entry(70, 9100, false), 2, 20, 0, 0);
+	struct ctf_ct_entry b = with_counters(udp_entry(71, 9101, false), 3, 30, 0, 0);
+
+	given_event(w, a, CTF_CT_NEW, 1000);
+	ctf_ct_table_dump_begin(w->t, NS);
+	b.msg = a.msg = CTF_CT_DUMP;
+	ctf_ct_table_dump_entry(w->t, NS, &b, CTF_CT_DUMP_FINAL, 5000);
+	ctf_ct_table_dump_entry(w->t, NS, &a, CTF_CT_DUMP_FINAL, 5000);
+	ctf_ct_table_dump_end(w->t, NS, false, true, 5000);
+	ctf_ct_table_flush(w->t, 0, CTF_END_FORCED, 5000);
+	assert_int_equal(w->n, 2);
+	assert_int_equal(w->recs[0].packets + w->recs[1].packets, 5);
 	world_free(w);
 }
 
@@ -335,6 +374,8 @@ int main(void)
 		cmocka_unit_test(test_flow_born_during_dump_survives),
 		cmocka_unit_test(test_bound_untracked_still_exported),
 		cmocka_unit_test(test_final_dump_and_flush),
+		cmocka_unit_test(test_reused_ct_id_new_flow_id),
+		cmocka_unit_test(test_final_dump_full_table_loses_nothing),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
