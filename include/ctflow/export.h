@@ -8,7 +8,8 @@
  * TCP connection and on a timer over UDP, a dead TCP collector is backed
  * off with records queued (bounded), and every record that cannot be
  * delivered is counted and reported in RFC 7011 Exporting Process
- * Reliability Statistics.
+ * Reliability Statistics. Interface names, when the caller knows them,
+ * go to every IPFIX collector as options records and into the views.
  *
  * Single-threaded: one thread owns an exporter. Pushing never blocks for
  * longer than a UDP pacing delay, a TCP send timeout (5 s) or, for the
@@ -54,6 +55,19 @@ struct ctf_export_config {
 	unsigned shutdown_timeout_s;	/* ctf_exporter_finish() waits this long for a collector */
 };
 
+/* Interface names: ctf_exporter_set_interfaces() */
+#define CTF_EXPORT_IF_NAME_SIZE 16	/* IFNAMSIZ, NUL included */
+#define CTF_EXPORT_IF_DESCR_SIZE 256	/* IFALIASZ, NUL included */
+#define CTF_EXPORT_MAX_INTERFACES 16384
+
+/* One interface: an ifindex with its name and description (the Linux
+ * interface alias, IF-MIB ifAlias). NUL-terminated UTF-8; "" = none. */
+struct ctf_if_name {
+	uint32_t ifindex;
+	char name[CTF_EXPORT_IF_NAME_SIZE];		/* interfaceName (82) */
+	char description[CTF_EXPORT_IF_DESCR_SIZE];	/* interfaceDescription (83) */
+};
+
 /* Per-output counters; all monotonic except queued. */
 struct ctf_export_stats {
 	uint64_t records_in;		/* records handed to this output */
@@ -97,6 +111,26 @@ void ctf_exporter_add_view(struct ctf_exporter *ex, enum ctf_view_format fmt,
 
 /* Hand one record to every output. Copies @rec. */
 void ctf_exporter_push(struct ctf_exporter *ex, const struct ctf_record *rec);
+
+/**
+ * ctf_exporter_set_interfaces - the interface table of the exporting host
+ * @names: @n entries; copied. Entries with ifindex 0 are ignored; for a
+ *         repeated ifindex the last entry wins; bytes that are not UTF-8
+ *         are sent as '?'.
+ *
+ * Every IPFIX output sends one interface options record per interface
+ * (scope ingressInterface, interfaceName, interfaceDescription) at once
+ * when its session is up, and again at the start of every session (a
+ * file, a TCP connection: after every reconnect) and with every UDP
+ * template refresh. The views print the names beside the ifindexes.
+ * Nothing is sent when the table equals the current one (order aside),
+ * so calling this on every link event is cheap. Returns FALSE with
+ * CTF_ERROR_USAGE when @n exceeds CTF_EXPORT_MAX_INTERFACES; the table
+ * is then unchanged.
+ */
+gboolean ctf_exporter_set_interfaces(struct ctf_exporter *ex,
+				     const struct ctf_if_name *names, size_t n,
+				     GError **error);
 
 /* Timers: flush partial messages, refresh UDP templates, reconnect TCP.
  * Call at least every flush_ms/2; cheap when nothing is due. */

@@ -8,15 +8,23 @@
  * template carrying every field, and one external template per flag
  * combination with a fixed Template ID derived from the flags.
  *
- * Adding an element: one line in the spec array (and a struct field in
- * wire order), or one line in the enterprise table. Any layout change
- * must bump CTF_IPFIX_LAYOUT so that every data Template ID changes
- * (RFC 7011 8.1: a UDP collector may keep an old definition for an ID).
+ * Records with an owning process (CTF_TMPL_PROC) use a second family of
+ * data templates: the same fields plus the process elements, among them
+ * variable-length strings. They have their own internal template (struct
+ * ctf_ipfix_proc_rec) and their own Template ID range, so records
+ * without a process never pay for varlen encoding.
+ *
+ * Adding an element: one line in a spec array (and a struct field in
+ * wire order), or one line in the enterprise table. Any change to the
+ * wire layout of existing templates must bump CTF_IPFIX_LAYOUT so that
+ * every data Template ID changes (RFC 7011 8.1: a UDP collector may keep
+ * an old definition for an ID).
  *
  * Does not encode or send anything: see src/export/ipfix-encoder.c.
  */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -32,28 +40,43 @@
 #define CTF_TMPL_LIVE	0x08	/* enterprise ctZone, ctMark, netnsInode */
 #define CTF_TMPL_NAT_EVENT 0x10	/* natEvent (with NAT only; 0 is reserved by
 				 * IANA and never exported) */
-#define CTF_TMPL_MASK	0x1f
-#define CTF_TMPL_COUNT	32
+#define CTF_TMPL_PROC	0x20	/* owning process: processId, processName,
+				 * processExecutable, userName, containerId,
+				 * TCP RTT and retransmissions (live only) */
+#define CTF_TMPL_MASK	0x3f
+#define CTF_TMPL_COUNT	64
 
 /* Bumped whenever any data template layout changes. */
 #define CTF_IPFIX_LAYOUT 1
 
-/* Data Template IDs: 0x100 | layout << 5 | flags, i.e. 288..319 today. */
+/* Data Template IDs: 0x100 | layout << 5 | flags, i.e. 288..319 today;
+ * with CTF_TMPL_PROC 0x400 | layout << 5 | other flags, i.e. 1056..1087.
+ * The two ranges stay apart for every layout below 8. */
 #define CTF_IPFIX_TID_DATA_BASE (0x100 | (CTF_IPFIX_LAYOUT << 5))
+#define CTF_IPFIX_TID_PROC_BASE (0x400 | (CTF_IPFIX_LAYOUT << 5))
 /* Options Template IDs (fixed, never FB_TID_AUTO: see IPFIX.md P3). */
 #define CTF_IPFIX_TID_RELIABILITY 0x0200	/* RFC 7011 4.3 */
 #define CTF_IPFIX_TID_FLOW_KEYS	  0x0201	/* RFC 7011 4.4 */
 #define CTF_IPFIX_TID_IE_TYPE	  0x0202	/* RFC 5610 */
+#define CTF_IPFIX_TID_IF_NAME	  0x0203	/* interface names */
 /* Internal template IDs (a separate table in the session). */
 #define CTF_IPFIX_ITID_DATA	  0xff00
 #define CTF_IPFIX_ITID_RELIABILITY 0xff01
 #define CTF_IPFIX_ITID_FLOW_KEYS  0xff02
 #define CTF_IPFIX_ITID_IE_TYPE	  0xff03
+#define CTF_IPFIX_ITID_DATA_PROC  0xff04
+#define CTF_IPFIX_ITID_IF_NAME	  0xff05
 
 /* ctflow's enterprise element numbers (under the configured PEN). */
 #define CTF_IE_CT_ZONE		1
 #define CTF_IE_CT_MARK		2
 #define CTF_IE_NETNS_INODE	3
+#define CTF_IE_PROCESS_ID	4
+#define CTF_IE_PROCESS_NAME	5
+#define CTF_IE_PROCESS_EXE	6
+#define CTF_IE_CONTAINER_ID	7
+#define CTF_IE_TCP_RTT_US	8
+#define CTF_IE_TCP_RETRANS	9
 
 /*
  * The internal record: every field any data template carries, in wire
@@ -104,6 +127,36 @@ struct ctf_ipfix_rec {
 	uint8_t pad[7];
 };
 
+/*
+ * The internal record of the CTF_TMPL_PROC templates: the flow record,
+ * then the process fields. The strings are fbVarfield_t that point into
+ * caller-owned memory (normally the struct ctf_proc_info of the record):
+ * libfixbuf copies them into the message during the append, so they only
+ * have to stay valid until the append returns (IPFIX.md P6). Offsets are
+ * checked by _Static_assert (an implicit hole before an fbVarfield_t
+ * crashes fBufAppend, IPFIX.md P2).
+ */
+struct ctf_ipfix_proc_rec {
+	struct ctf_ipfix_rec rec;
+	uint32_t pid;			/* PEN/4 processId */
+	uint32_t tcp_rtt_us;		/* PEN/8 tcpRttMicroseconds */
+	uint32_t tcp_retrans;		/* PEN/9 tcpRetransmissions */
+	uint8_t pad[4];			/* paddingOctets(4), internal only */
+	fbVarfield_t comm;		/* PEN/5 processName */
+	fbVarfield_t exe;		/* PEN/6 processExecutable */
+	fbVarfield_t user;		/* userName (371) */
+	fbVarfield_t container;		/* PEN/7 containerId */
+};
+
+/* Interface names (options record): scope ingressInterface, as IPFIX
+ * exporters commonly describe their interface table. */
+struct ctf_ipfix_if_name {
+	uint32_t ifindex;		/* ingressInterface (scope) */
+	uint8_t pad[4];			/* paddingOctets, internal only */
+	fbVarfield_t name;		/* interfaceName (82) */
+	fbVarfield_t description;	/* interfaceDescription (83) */
+};
+
 /* RFC 7011 4.3 Exporting Process Reliability Statistics (options record) */
 struct ctf_ipfix_reliability {
 	uint32_t exporting_pid;		/* exportingProcessId (scope) */
@@ -126,8 +179,8 @@ struct ctf_ipfix_flow_keys {
 struct ctf_ipfix_enterprise_ie {
 	const char *name;
 	uint16_t id;
-	uint16_t len;
-	uint8_t type;		/* FB_UINT_32, ... */
+	uint16_t len;		/* octets, or FB_IE_VARLEN */
+	uint8_t type;		/* FB_UINT_32, FB_STRING, ... */
 	uint32_t flags;		/* semantics | units | FB_IE_F_ENDIAN */
 	const char *description;
 };
@@ -157,13 +210,32 @@ const struct ctf_ipfix_enterprise_ie *ctf_ipfix_enterprise_ies(size_t *ret_n);
 /* Template ID of the data template for @flags (CTF_TMPL_*). */
 static inline uint16_t ctf_ipfix_data_tid(unsigned flags)
 {
-	return (uint16_t)(CTF_IPFIX_TID_DATA_BASE | (flags & CTF_TMPL_MASK));
+	unsigned low = flags & (CTF_TMPL_MASK & ~CTF_TMPL_PROC);
+
+	return (uint16_t)(((flags & CTF_TMPL_PROC) ? CTF_IPFIX_TID_PROC_BASE
+						   : CTF_IPFIX_TID_DATA_BASE) | low);
+}
+
+/* Is @tid one of the data Template IDs above? */
+static inline bool ctf_ipfix_is_data_tid(uint16_t tid)
+{
+	return (tid & ~0x1fu) == CTF_IPFIX_TID_DATA_BASE ||
+	       (tid & ~0x1fu) == CTF_IPFIX_TID_PROC_BASE;
+}
+
+/* The CTF_TMPL_* flags of data Template ID @tid (ctf_ipfix_is_data_tid). */
+static inline unsigned ctf_ipfix_tid_flags(uint16_t tid)
+{
+	return (tid & 0x1fu) |
+	       ((tid & ~0x1fu) == CTF_IPFIX_TID_PROC_BASE ? CTF_TMPL_PROC : 0);
 }
 
 /**
  * ctf_ipfix_data_template - build a data template
- * @internal: TRUE for the internal template (every field, padding, the
- *            layout of struct ctf_ipfix_rec; @flags ignored)
+ * @internal: TRUE for the internal template (every field, padding): the
+ *            layout of struct ctf_ipfix_proc_rec when @flags has
+ *            CTF_TMPL_PROC, else of struct ctf_ipfix_rec; other flags
+ *            are ignored
  *
  * Returns a new template not yet added to a session (the caller adds it
  * or frees it with fbTemplateFreeUnused()), or NULL with @error set.
@@ -175,9 +247,20 @@ fbTemplate_t *ctf_ipfix_reliability_template(const struct ctf_ipfix_schema *s,
 					     gboolean internal, GError **error);
 fbTemplate_t *ctf_ipfix_flow_keys_template(const struct ctf_ipfix_schema *s,
 					   gboolean internal, GError **error);
+fbTemplate_t *ctf_ipfix_if_name_template(const struct ctf_ipfix_schema *s,
+					 gboolean internal, GError **error);
 
-/* Octets of one data record on the wire for @flags. */
+/* Octets of one data record on the wire for @flags; with CTF_TMPL_PROC
+ * the length when every string is empty (ctf_ipfix_varlen_wire_len()
+ * gives what each string adds). */
 size_t ctf_ipfix_data_wire_len(unsigned flags);
+
+/* Octets a varlen value of @len takes on the wire: a one-octet length
+ * below 255, else 0xff and a two-octet length (RFC 7011 7). */
+static inline size_t ctf_ipfix_varlen_wire_len(size_t len)
+{
+	return len + (len < 255 ? 1 : 3);
+}
 /* Wire lengths of the fixed-size options records. */
 #define CTF_IPFIX_RELIABILITY_WIRE_LEN 44
 #define CTF_IPFIX_FLOW_KEYS_WIRE_LEN 10
@@ -193,7 +276,8 @@ uint64_t ctf_ipfix_flow_key_indicator(unsigned flags);
 size_t ctf_ipfix_data_field_names(unsigned flags, const char **ret_names,
 				  size_t max);
 
-/* Template flags of @rec given the session's @base (BIFLOW, LIVE). */
+/* Template flags of @rec given the session's @base (BIFLOW, LIVE).
+ * CTF_TMPL_PROC only with CTF_TMPL_LIVE: process fields are live-only. */
 unsigned ctf_ipfix_record_flags(const struct ctf_record *rec, unsigned base);
 
 /**
@@ -204,3 +288,17 @@ unsigned ctf_ipfix_record_flags(const struct ctf_record *rec, unsigned base);
  */
 void ctf_ipfix_rec_from_record(const struct ctf_record *rec, unsigned base,
 			       struct ctf_ipfix_rec *ret);
+
+/**
+ * ctf_ipfix_proc_rec_from - the internal record of a CTF_TMPL_PROC record
+ * @rec: the flow part, with CTF_TMPL_PROC in @rec->tmpl
+ * @proc: the process; its strings are sent up to their NUL
+ *
+ * @ret's strings point into @proc: valid while @proc is unchanged.
+ */
+void ctf_ipfix_proc_rec_from(const struct ctf_ipfix_rec *rec,
+			     const struct ctf_proc_info *proc,
+			     struct ctf_ipfix_proc_rec *ret);
+
+/* Wire octets of @r (data_wire_len plus its strings). */
+size_t ctf_ipfix_proc_rec_wire_len(const struct ctf_ipfix_proc_rec *r);

@@ -3,7 +3,8 @@
  *
  * Converts each record once to the IPFIX internal struct (when any IPFIX
  * output exists) and hands it to every output; splits biflows for
- * --uniflow; runs the outputs' timers; collects their drops at finish.
+ * --uniflow; runs the outputs' timers; collects their drops at finish;
+ * keeps the interface name table and tells the outputs when it changes.
  * Encoding and transports live in the other files of src/export.
  */
 #define G_LOG_DOMAIN "ctflow-export"
@@ -22,6 +23,7 @@ struct ctf_exporter {
 	struct ctf_output_env env;	/* points into this struct */
 	GPtrArray *outputs;		/* struct ctf_output * */
 	bool have_ipfix;
+	struct ctf_if_name *ifs;	/* env.ifs: sorted, unique, sanitised */
 };
 
 void ctf_export_config_init(struct ctf_export_config *cfg)
@@ -93,6 +95,7 @@ void ctf_exporter_free(struct ctf_exporter *ex)
 	if (ex->outputs)
 		g_ptr_array_unref(ex->outputs);
 	ctf_ipfix_schema_free(ex->schema);
+	g_free(ex->ifs);
 	g_free(ex);
 }
 
@@ -127,7 +130,80 @@ gboolean ctf_exporter_add_url(struct ctf_exporter *ex, const char *url,
 void ctf_exporter_add_view(struct ctf_exporter *ex, enum ctf_view_format fmt,
 			   FILE *fp)
 {
-	g_ptr_array_add(ex->outputs, ctf_output_view_new(fmt, fp));
+	g_ptr_array_add(ex->outputs, ctf_output_view_new(&ex->env, fmt, fp));
+}
+
+/* Bytes that are not UTF-8 become '?' (same length: the string still
+ * fits its buffer); everything after the NUL becomes 0, so that equal
+ * tables compare equal byte for byte. */
+static void sanitise(char *s, size_t size)
+{
+	size_t len = strnlen(s, size - 1);
+	const char *end;
+
+	s[len] = 0;
+	while (!g_utf8_validate(s, (gssize)len, &end))
+		*(char *)end = '?';
+	memset(s + len, 0, size - len);
+}
+
+static gint cmp_ifindex(gconstpointer a, gconstpointer b, gpointer unused)
+{
+	const struct ctf_if_name *x = a, *y = b;
+
+	return x->ifindex < y->ifindex ? -1 : x->ifindex > y->ifindex;
+}
+
+/* Sorted by ifindex, ifindex 0 dropped, last entry of an ifindex kept. */
+static size_t normalise(struct ctf_if_name *v, const struct ctf_if_name *in, size_t n)
+{
+	size_t k = 0, out = 0;
+
+	/* copied in reverse: g_qsort_with_data() is stable, so the first
+	 * entry of an ifindex after sorting is the caller's last */
+	for (size_t i = n; i-- > 0;) {
+		if (!in[i].ifindex)
+			continue;
+		v[k] = in[i];
+		sanitise(v[k].name, sizeof(v[k].name));
+		sanitise(v[k].description, sizeof(v[k].description));
+		k++;
+	}
+	g_qsort_with_data(v, (gint)k, sizeof(*v), cmp_ifindex, NULL);
+	for (size_t i = 0; i < k; i++)
+		if (out == 0 || v[out - 1].ifindex != v[i].ifindex)
+			v[out++] = v[i];
+	return out;
+}
+
+gboolean ctf_exporter_set_interfaces(struct ctf_exporter *ex,
+				     const struct ctf_if_name *names, size_t n,
+				     GError **error)
+{
+	g_autofree struct ctf_if_name *v = NULL;
+
+	g_return_val_if_fail(names || n == 0, FALSE);
+	if (n > CTF_EXPORT_MAX_INTERFACES) {
+		g_set_error(error, CTF_ERROR, CTF_ERROR_USAGE,
+			    "export: %zu interfaces, more than the %u ctflow sends names for",
+			    n, CTF_EXPORT_MAX_INTERFACES);
+		return FALSE;
+	}
+	v = g_new(struct ctf_if_name, MAX(n, 1));
+	n = normalise(v, names, n);
+	if (n == ex->env.n_ifs && (n == 0 || !memcmp(v, ex->ifs, n * sizeof(*v))))
+		return TRUE;
+	g_free(ex->ifs);
+	ex->ifs = g_steal_pointer(&v);
+	ex->env.ifs = ex->ifs;
+	ex->env.n_ifs = n;
+	for (guint i = 0; i < ex->outputs->len; i++) {
+		struct ctf_output *o = g_ptr_array_index(ex->outputs, i);
+
+		if (o->ops->interfaces)
+			o->ops->interfaces(o);
+	}
+	return TRUE;
 }
 
 static void push_one(struct ctf_exporter *ex, const struct ctf_record *rec)

@@ -16,13 +16,26 @@
 
 #define IPFIX_HDR_LEN 16
 #define SET_HDR_LEN 4
-#define MAX_TEMPLATES 10
+#define MAX_TEMPLATES 20
 
-/* Data templates of one session: the address/NAT variants. */
+/* Data templates of one session: the address/NAT variants, and in live
+ * sessions each of them again with the process fields. */
 static const unsigned variants[] = {
 	0, CTF_TMPL_V6, CTF_TMPL_NAT, CTF_TMPL_V6 | CTF_TMPL_NAT,
 	CTF_TMPL_NAT | CTF_TMPL_NAT_EVENT, CTF_TMPL_V6 | CTF_TMPL_NAT | CTF_TMPL_NAT_EVENT,
 };
+#define N_VARIANTS G_N_ELEMENTS(variants)
+
+/* Flags of data template @i of a session of @flags, i < n_variants(). */
+static unsigned variant(unsigned flags, size_t i)
+{
+	return flags | variants[i % N_VARIANTS] | (i >= N_VARIANTS ? CTF_TMPL_PROC : 0);
+}
+
+static size_t n_variants(unsigned flags)
+{
+	return (flags & CTF_TMPL_LIVE) ? 2 * N_VARIANTS : N_VARIANTS;
+}
 
 struct tmpl_info {
 	uint16_t tid;
@@ -155,15 +168,19 @@ static gboolean add_templates(struct ctf_ipfix_encoder *enc, fbSession_t *s,
 
 	if (!add_template(enc, s, TRUE, CTF_IPFIX_ITID_DATA,
 			  ctf_ipfix_data_template(sc, 0, TRUE, error), error) ||
+	    !add_template(enc, s, TRUE, CTF_IPFIX_ITID_DATA_PROC,
+			  ctf_ipfix_data_template(sc, CTF_TMPL_PROC, TRUE, error), error) ||
 	    !add_template(enc, s, TRUE, CTF_IPFIX_ITID_RELIABILITY,
 			  ctf_ipfix_reliability_template(sc, TRUE, error), error) ||
 	    !add_template(enc, s, TRUE, CTF_IPFIX_ITID_FLOW_KEYS,
 			  ctf_ipfix_flow_keys_template(sc, TRUE, error), error) ||
 	    !add_template(enc, s, TRUE, CTF_IPFIX_ITID_IE_TYPE,
-			  fbInfoElementAllocTypeTemplate(model, error), error))
+			  fbInfoElementAllocTypeTemplate(model, error), error) ||
+	    !add_template(enc, s, TRUE, CTF_IPFIX_ITID_IF_NAME,
+			  ctf_ipfix_if_name_template(sc, TRUE, error), error))
 		return FALSE;
-	for (size_t i = 0; i < G_N_ELEMENTS(variants); i++) {
-		unsigned f = enc->cfg.flags | variants[i];
+	for (size_t i = 0; i < n_variants(enc->cfg.flags); i++) {
+		unsigned f = variant(enc->cfg.flags, i);
 
 		if (!add_template(enc, s, FALSE, ctf_ipfix_data_tid(f),
 				  ctf_ipfix_data_template(sc, f, FALSE, error), error))
@@ -175,7 +192,9 @@ static gboolean add_templates(struct ctf_ipfix_encoder *enc, fbSession_t *s,
 	       add_template(enc, s, FALSE, CTF_IPFIX_TID_FLOW_KEYS,
 			    ctf_ipfix_flow_keys_template(sc, FALSE, error), error) &&
 	       add_template(enc, s, FALSE, CTF_IPFIX_TID_IE_TYPE,
-			    fbInfoElementAllocTypeTemplate(model, error), error);
+			    fbInfoElementAllocTypeTemplate(model, error), error) &&
+	       add_template(enc, s, FALSE, CTF_IPFIX_TID_IF_NAME,
+			    ctf_ipfix_if_name_template(sc, FALSE, error), error);
 }
 
 struct ctf_ipfix_encoder *ctf_ipfix_encoder_new(const struct ctf_ipfix_schema *schema,
@@ -297,25 +316,106 @@ static gboolean append(struct ctf_ipfix_encoder *enc, uint16_t itid,
 	return TRUE;
 }
 
+static void count_pending(struct ctf_ipfix_encoder *enc, const struct ctf_ipfix_rec *rec)
+{
+	if (enc->pending.records++ == 0)
+		enc->pending_since_us = g_get_monotonic_time();
+	enc->pending.packets += rec->packets + rec->rev_packets;
+	enc->pending.octets += rec->octets + rec->rev_octets;
+}
+
 int ctf_ipfix_encoder_append(struct ctf_ipfix_encoder *enc,
-			     const struct ctf_ipfix_rec *rec)
+			     const struct ctf_ipfix_rec *rec,
+			     const struct ctf_proc_info *proc)
 {
 	unsigned f = rec->tmpl & CTF_TMPL_MASK;
 	size_t wire_len = enc->data_wire_len[f];
 	g_autoptr(GError) err = NULL;
 
-	if (!wire_len || f != rec->tmpl)
+	if (!wire_len || f != rec->tmpl || !(f & CTF_TMPL_PROC) != !proc)
 		return -EINVAL;
+	if (proc) {
+		struct ctf_ipfix_proc_rec prec;
+
+		ctf_ipfix_proc_rec_from(rec, proc, &prec);
+		return ctf_ipfix_encoder_append_proc(enc, &prec);
+	}
 	if (!append(enc, CTF_IPFIX_ITID_DATA, ctf_ipfix_data_tid(f), rec,
 		    sizeof(*rec), wire_len, &err)) {
 		g_warning("IPFIX encoder: record not encoded: %s", err->message);
 		return -EIO;
 	}
-	if (enc->pending.records++ == 0)
-		enc->pending_since_us = g_get_monotonic_time();
-	enc->pending.packets += rec->packets + rec->rev_packets;
-	enc->pending.octets += rec->octets + rec->rev_octets;
+	count_pending(enc, rec);
 	return 0;
+}
+
+/* Shortens @v by at least @over octets (all of it at most), ending on a
+ * UTF-8 character boundary. */
+static void shorten_utf8(fbVarfield_t *v, size_t over)
+{
+	size_t len = over < v->len ? v->len - over : 0;
+
+	while (len > 0 && (v->buf[len] & 0xc0) == 0x80)
+		len--;
+	v->len = len;
+}
+
+/* The record must fit one message: a libfixbuf message cannot be split,
+ * and a UDP datagram above the MTU would be fragmented (RFC 7011 10.3.3). */
+static size_t fit_mtu(const struct ctf_ipfix_encoder *enc, struct ctf_ipfix_proc_rec *r)
+{
+	size_t max = enc->cfg.mtu - IPFIX_HDR_LEN - SET_HDR_LEN;
+	fbVarfield_t *order[] = { &r->exe, &r->container, &r->user, &r->comm };
+	size_t len = ctf_ipfix_proc_rec_wire_len(r);
+
+	for (size_t i = 0; i < G_N_ELEMENTS(order) && len > max; i++) {
+		shorten_utf8(order[i], len - max);
+		len = ctf_ipfix_proc_rec_wire_len(r);
+	}
+	return len;
+}
+
+int ctf_ipfix_encoder_append_proc(struct ctf_ipfix_encoder *enc,
+				  const struct ctf_ipfix_proc_rec *rec)
+{
+	unsigned f = rec->rec.tmpl & CTF_TMPL_MASK;
+	struct ctf_ipfix_proc_rec r = *rec;
+	g_autoptr(GError) err = NULL;
+	size_t wire_len;
+
+	if (!enc->data_wire_len[f] || f != rec->rec.tmpl || !(f & CTF_TMPL_PROC))
+		return -EINVAL;
+	wire_len = fit_mtu(enc, &r);
+	if (!append(enc, CTF_IPFIX_ITID_DATA_PROC, ctf_ipfix_data_tid(f), &r,
+		    sizeof(r), wire_len, &err)) {
+		g_warning("IPFIX encoder: record not encoded: %s", err->message);
+		return -EIO;
+	}
+	count_pending(enc, &r.rec);
+	return 0;
+}
+
+static void set_if_str(fbVarfield_t *v, const char *buf, size_t size)
+{
+	v->buf = (uint8_t *)buf;
+	v->len = strnlen(buf, size);
+}
+
+gboolean ctf_ipfix_encoder_append_interfaces(struct ctf_ipfix_encoder *enc,
+					     const struct ctf_if_name *ifs, size_t n,
+					     GError **error)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct ctf_ipfix_if_name r = { .ifindex = ifs[i].ifindex };
+
+		set_if_str(&r.name, ifs[i].name, sizeof(ifs[i].name));
+		set_if_str(&r.description, ifs[i].description, sizeof(ifs[i].description));
+		if (!append(enc, CTF_IPFIX_ITID_IF_NAME, CTF_IPFIX_TID_IF_NAME, &r, sizeof(r),
+			    4 + ctf_ipfix_varlen_wire_len(r.name.len) +
+			    ctf_ipfix_varlen_wire_len(r.description.len), error))
+			return FALSE;
+	}
+	return n == 0 || fBufEmit(enc->fbuf, error);
 }
 
 gboolean ctf_ipfix_encoder_append_reliability(struct ctf_ipfix_encoder *enc,
@@ -392,6 +492,7 @@ static gboolean write_ie_types(struct ctf_ipfix_encoder *enc, GError **error)
  */
 gboolean ctf_ipfix_encoder_send_templates(struct ctf_ipfix_encoder *enc,
 					  const struct ctf_ipfix_reliability *rel,
+					  const struct ctf_if_name *ifs, size_t n_ifs,
 					  GError **error)
 {
 	if (!fBufEmit(enc->fbuf, error) ||
@@ -399,8 +500,8 @@ gboolean ctf_ipfix_encoder_send_templates(struct ctf_ipfix_encoder *enc,
 	    !write_ie_types(enc, error) || !fBufEmit(enc->fbuf, error) ||
 	    !export_templates(enc, false, CTF_IPFIX_TID_IE_TYPE, error))
 		return FALSE;
-	for (size_t i = 0; i < G_N_ELEMENTS(variants); i++) {
-		unsigned f = enc->cfg.flags | variants[i];
+	for (size_t i = 0; i < n_variants(enc->cfg.flags); i++) {
+		unsigned f = variant(enc->cfg.flags, i);
 		struct ctf_ipfix_flow_keys fk = {
 			.template_id = ctf_ipfix_data_tid(f),
 			.indicator = ctf_ipfix_flow_key_indicator(f),
@@ -411,6 +512,8 @@ gboolean ctf_ipfix_encoder_send_templates(struct ctf_ipfix_encoder *enc,
 			return FALSE;
 	}
 	if (rel && !ctf_ipfix_encoder_append_reliability(enc, rel, error))
+		return FALSE;
+	if (ifs && !ctf_ipfix_encoder_append_interfaces(enc, ifs, n_ifs, error))
 		return FALSE;
 	return fBufEmit(enc->fbuf, error);
 }

@@ -20,6 +20,7 @@
 
 #include <glib.h>
 
+#include "ctflow/export.h"
 #include "ctflow/ipfix-schema.h"
 
 /* What one emitted message carried. */
@@ -35,7 +36,9 @@ typedef void (*ctf_ipfix_msg_fn)(void *userdata, const uint8_t *msg,
 
 struct ctf_ipfix_encoder_config {
 	uint32_t odid;		/* observation domain */
-	unsigned flags;		/* CTF_TMPL_BIFLOW and/or CTF_TMPL_LIVE */
+	unsigned flags;		/* CTF_TMPL_BIFLOW and/or CTF_TMPL_LIVE; LIVE
+				 * sessions also define the CTF_TMPL_PROC
+				 * templates */
 	uint16_t mtu;		/* largest message, >= 512 */
 	uint32_t export_time;	/* fixed Export Time (tests), 0 = clock */
 };
@@ -57,24 +60,49 @@ struct ctf_ipfix_encoder *ctf_ipfix_encoder_new(const struct ctf_ipfix_schema *s
 /**
  * ctf_ipfix_encoder_send_templates - templates and options records
  * @rel: reliability statistics to include, or NULL
+ * @ifs: interface names to include (@n_ifs of them), or NULL
  *
  * Emits the partial message first, then all templates (data and options),
- * then the Flow Keys, RFC 5610 type and reliability records. Call at
- * session start and for every UDP refresh.
+ * then the Flow Keys, RFC 5610 type, reliability and interface name
+ * records. Call at session start and for every UDP refresh.
  */
 gboolean ctf_ipfix_encoder_send_templates(struct ctf_ipfix_encoder *enc,
 					  const struct ctf_ipfix_reliability *rel,
+					  const struct ctf_if_name *ifs, size_t n_ifs,
 					  GError **error);
 
 /**
  * ctf_ipfix_encoder_append - add one flow record (hot path)
+ * @proc: the process of a CTF_TMPL_PROC record (@rec->tmpl), else NULL
  *
  * May emit the current message first. Returns 0, -EINVAL when
- * @rec->tmpl is not a template of this session, or -EIO when libfixbuf
- * fails (the record is not in any message).
+ * @rec->tmpl is not a template of this session or @proc does not match
+ * it, or -EIO when libfixbuf fails (the record is not in any message).
  */
 int ctf_ipfix_encoder_append(struct ctf_ipfix_encoder *enc,
-			     const struct ctf_ipfix_rec *rec);
+			     const struct ctf_ipfix_rec *rec,
+			     const struct ctf_proc_info *proc);
+
+/**
+ * ctf_ipfix_encoder_append_proc - add one CTF_TMPL_PROC record
+ *
+ * As ctf_ipfix_encoder_append(), with the strings given directly. A
+ * record that cannot fit one message of the session's MTU (a small UDP
+ * MTU and long strings) is sent with its strings shortened at a UTF-8
+ * character boundary, the executable path first.
+ */
+int ctf_ipfix_encoder_append_proc(struct ctf_ipfix_encoder *enc,
+				  const struct ctf_ipfix_proc_rec *rec);
+
+/**
+ * ctf_ipfix_encoder_append_interfaces - interface name options records
+ *
+ * One record per entry of @ifs; then emits the message, so that a
+ * changed table reaches the collector at once.
+ */
+gboolean ctf_ipfix_encoder_append_interfaces(struct ctf_ipfix_encoder *enc,
+					     const struct ctf_if_name *ifs, size_t n,
+					     GError **error);
 
 /* Append a reliability statistics options record. */
 gboolean ctf_ipfix_encoder_append_reliability(struct ctf_ipfix_encoder *enc,

@@ -15,8 +15,9 @@
 #include "ctflow/ipfix-schema.h"
 
 /* Spec-only flag bits (never part of a Template ID). */
-#define SPEC_V4		0x20	/* IPv4-only field */
-#define SPEC_INTERNAL	0x40	/* internal template only (padding) */
+#define SPEC_V4		0x40	/* IPv4-only field */
+#define SPEC_INTERNAL	0x80	/* internal template only (padding) */
+_Static_assert(!((SPEC_V4 | SPEC_INTERNAL) & CTF_TMPL_MASK), "spec bits clash");
 #define SPEC_ALL	0xffffffffu
 
 /* Offsets of struct ctf_ipfix_rec = wire order. No implicit holes. */
@@ -38,6 +39,19 @@ _Static_assert(offsetof(struct ctf_ipfix_reliability, flows) == 8, "rel");
 _Static_assert(sizeof(struct ctf_ipfix_reliability) == 48, "rel size");
 _Static_assert(offsetof(struct ctf_ipfix_flow_keys, indicator) == 8, "fk");
 _Static_assert(sizeof(struct ctf_ipfix_flow_keys) == 16, "fk size");
+/* The varlen fields: libfixbuf walks the struct by the template, so any
+ * implicit hole before an fbVarfield_t is a crash (IPFIX.md P2). */
+#define PROC_AT(f, off) _Static_assert(offsetof(struct ctf_ipfix_proc_rec, f) == (off), #f)
+PROC_AT(pid, 192);	PROC_AT(tcp_rtt_us, 196); PROC_AT(tcp_retrans, 200);
+PROC_AT(pad, 204);	PROC_AT(comm, 208);	PROC_AT(exe, 208 + sizeof(fbVarfield_t));
+PROC_AT(user, 208 + 2 * sizeof(fbVarfield_t));
+PROC_AT(container, 208 + 3 * sizeof(fbVarfield_t));
+_Static_assert(sizeof(struct ctf_ipfix_proc_rec) == 208 + 4 * sizeof(fbVarfield_t),
+	       "ctf_ipfix_proc_rec has a hole");
+_Static_assert(offsetof(struct ctf_ipfix_if_name, name) == 8, "if name");
+_Static_assert(offsetof(struct ctf_ipfix_if_name, description) == 8 + sizeof(fbVarfield_t),
+	       "if description");
+_Static_assert(sizeof(struct ctf_ipfix_if_name) == 8 + 2 * sizeof(fbVarfield_t), "if size");
 
 /*
  * Data record fields, in struct ctf_ipfix_rec order. A spec's flags must
@@ -84,6 +98,25 @@ static fbInfoElementSpec_t data_spec[] = {
 	FB_IESPEC_NULL
 };
 
+/*
+ * The process fields of CTF_TMPL_PROC templates, after every data_spec
+ * field, in struct ctf_ipfix_proc_rec order: fixed-size first, then the
+ * strings (FB_IE_VARLEN). userName is IANA's (371); the rest are ctflow's.
+ */
+static fbInfoElementSpec_t proc_spec[] = {
+	{ "processId",				4, 0 },
+	{ "tcpRttMicroseconds",			4, 0 },
+	{ "tcpRetransmissions",			4, 0 },
+	{ "paddingOctets",			4, SPEC_INTERNAL },
+	{ "processName",			FB_IE_VARLEN, 0 },
+	{ "processExecutable",			FB_IE_VARLEN, 0 },
+	{ "userName",				FB_IE_VARLEN, 0 },
+	{ "containerId",			FB_IE_VARLEN, 0 },
+	FB_IESPEC_NULL
+};
+#define PROC_FIXED_WIRE_LEN 12
+#define PROC_N_STRINGS 4
+
 /* Fields that identify a flow (RFC 7011 4.4): the table's key. */
 static const char *const flow_key_names[] = {
 	"sourceIPv4Address", "destinationIPv4Address",
@@ -113,6 +146,16 @@ static fbInfoElementSpec_t flow_keys_spec[] = {
 	FB_IESPEC_NULL
 };
 
+/* Interface names: scope ingressInterface, then IANA's name and
+ * description (IF-MIB ifName / ifAlias). */
+static fbInfoElementSpec_t if_name_spec[] = {
+	{ "ingressInterface",			4, 0 },
+	{ "paddingOctets",			4, SPEC_INTERNAL },
+	{ "interfaceName",			FB_IE_VARLEN, 0 },
+	{ "interfaceDescription",		FB_IE_VARLEN, 0 },
+	FB_IESPEC_NULL
+};
+
 /* ctflow's enterprise elements: add one line to add one element. */
 static const struct ctf_ipfix_enterprise_ie enterprise_ies[] = {
 	{ "ctZone", CTF_IE_CT_ZONE, 4, FB_UINT_32,
@@ -124,6 +167,24 @@ static const struct ctf_ipfix_enterprise_ie enterprise_ies[] = {
 	{ "netnsInode", CTF_IE_NETNS_INODE, 4, FB_UINT_32,
 	  FB_IE_IDENTIFIER | FB_IE_F_ENDIAN,
 	  "inode number of the network namespace whose conntrack table held the flow" },
+	{ "processId", CTF_IE_PROCESS_ID, 4, FB_UINT_32,
+	  FB_IE_IDENTIFIER | FB_IE_F_ENDIAN,
+	  "PID of the process owning the flow's local socket, as seen from "
+	  "ctflow's PID namespace" },
+	{ "processName", CTF_IE_PROCESS_NAME, FB_IE_VARLEN, FB_STRING, FB_IE_DEFAULT,
+	  "command name of that process (/proc/PID/comm)" },
+	{ "processExecutable", CTF_IE_PROCESS_EXE, FB_IE_VARLEN, FB_STRING, FB_IE_DEFAULT,
+	  "executable path of that process (/proc/PID/exe)" },
+	{ "containerId", CTF_IE_CONTAINER_ID, FB_IE_VARLEN, FB_STRING, FB_IE_DEFAULT,
+	  "container id derived from the process's cgroup; empty when none" },
+	{ "tcpRttMicroseconds", CTF_IE_TCP_RTT_US, 4, FB_UINT_32,
+	  FB_IE_QUANTITY | FB_UNITS_MICROSECONDS | FB_IE_F_ENDIAN,
+	  "smoothed round-trip time of the local TCP socket (tcp_info) when the "
+	  "record was exported; 0 = unknown" },
+	{ "tcpRetransmissions", CTF_IE_TCP_RETRANS, 4, FB_UINT_32,
+	  FB_IE_TOTALCOUNTER | FB_UNITS_PACKETS | FB_IE_F_ENDIAN,
+	  "segments the local TCP socket retransmitted in its lifetime (tcp_info "
+	  "total_retrans) when the record was exported" },
 };
 
 struct ctf_ipfix_schema {
@@ -193,7 +254,9 @@ struct ctf_ipfix_schema *ctf_ipfix_schema_new(uint32_t pen, GError **error)
 	if (!add_enterprise_ies(s, error) ||
 	    !check_spec(s, data_spec, error) ||
 	    !check_spec(s, reliability_spec, error) ||
-	    !check_spec(s, flow_keys_spec, error))
+	    !check_spec(s, flow_keys_spec, error) ||
+	    !check_spec(s, proc_spec, error) ||
+	    !check_spec(s, if_name_spec, error))
 		return NULL;
 	return g_steal_pointer(&s);
 }
@@ -248,8 +311,17 @@ fbTemplate_t *ctf_ipfix_data_template(const struct ctf_ipfix_schema *s,
 				      unsigned flags, gboolean internal,
 				      GError **error)
 {
-	return build(s, data_spec, internal ? SPEC_ALL : spec_flags(flags), 0,
-		     error);
+	fbTemplate_t *t = build(s, data_spec, internal ? SPEC_ALL : spec_flags(flags),
+				0, error);
+
+	if (!t || !(flags & CTF_TMPL_PROC))
+		return t;
+	/* flags 0 leaves the internal-only padding out of the external one */
+	if (!fbTemplateAppendSpecArray(t, proc_spec, internal ? SPEC_ALL : 0, error)) {
+		fbTemplateFreeUnused(t);
+		return NULL;
+	}
+	return t;
 }
 
 /* Internal options templates get no scope: only the wire needs it. */
@@ -267,6 +339,13 @@ fbTemplate_t *ctf_ipfix_flow_keys_template(const struct ctf_ipfix_schema *s,
 		     internal ? 0 : 1, error);
 }
 
+fbTemplate_t *ctf_ipfix_if_name_template(const struct ctf_ipfix_schema *s,
+					 gboolean internal, GError **error)
+{
+	return build(s, if_name_spec, internal ? SPEC_ALL : 0, internal ? 0 : 1,
+		     error);
+}
+
 size_t ctf_ipfix_data_wire_len(unsigned flags)
 {
 	uint32_t have = spec_flags(flags);
@@ -275,7 +354,18 @@ size_t ctf_ipfix_data_wire_len(unsigned flags)
 	for (const fbInfoElementSpec_t *sp = data_spec; sp->name; sp++)
 		if (spec_included(sp, have))
 			len += sp->len_override;
+	if (flags & CTF_TMPL_PROC)
+		len += PROC_FIXED_WIRE_LEN + PROC_N_STRINGS * ctf_ipfix_varlen_wire_len(0);
 	return len;
+}
+
+size_t ctf_ipfix_proc_rec_wire_len(const struct ctf_ipfix_proc_rec *r)
+{
+	return ctf_ipfix_data_wire_len(r->rec.tmpl) - PROC_N_STRINGS +
+	       ctf_ipfix_varlen_wire_len(r->comm.len) +
+	       ctf_ipfix_varlen_wire_len(r->exe.len) +
+	       ctf_ipfix_varlen_wire_len(r->user.len) +
+	       ctf_ipfix_varlen_wire_len(r->container.len);
 }
 
 static bool is_flow_key(const char *name)
@@ -300,6 +390,7 @@ uint64_t ctf_ipfix_flow_key_indicator(unsigned flags)
 			bits |= UINT64_C(1) << i;
 		i++;
 	}
+	/* the process fields come last and are never keys */
 	return bits;
 }
 
@@ -311,6 +402,13 @@ size_t ctf_ipfix_data_field_names(unsigned flags, const char **ret_names,
 
 	for (const fbInfoElementSpec_t *sp = data_spec; sp->name; sp++) {
 		if (!spec_included(sp, have))
+			continue;
+		if (n < max)
+			ret_names[n] = sp->name;
+		n++;
+	}
+	for (const fbInfoElementSpec_t *sp = proc_spec; (flags & CTF_TMPL_PROC) && sp->name; sp++) {
+		if (sp->flags)
 			continue;
 		if (n < max)
 			ret_names[n] = sp->name;
@@ -329,6 +427,8 @@ unsigned ctf_ipfix_record_flags(const struct ctf_record *rec, unsigned base)
 		f |= CTF_TMPL_NAT;
 	if (rec->nat && rec->nat_event)
 		f |= CTF_TMPL_NAT_EVENT;
+	if (rec->has_proc && (f & CTF_TMPL_LIVE))
+		f |= CTF_TMPL_PROC;
 	return f;
 }
 
@@ -390,4 +490,27 @@ void ctf_ipfix_rec_from_record(const struct ctf_record *rec, unsigned base,
 	r->tos = rec->tos;
 	r->end_reason = rec->end_reason;
 	r->tmpl = (uint8_t)f;
+}
+
+/* A NUL-terminated string in a fixed buffer: never beyond the NUL nor the
+ * buffer (a string that fills it has no NUL). */
+static void set_str(fbVarfield_t *v, const char *buf, size_t size)
+{
+	v->buf = (uint8_t *)buf;
+	v->len = strnlen(buf, size);
+}
+
+void ctf_ipfix_proc_rec_from(const struct ctf_ipfix_rec *rec,
+			     const struct ctf_proc_info *proc,
+			     struct ctf_ipfix_proc_rec *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->rec = *rec;
+	r->pid = proc->pid;
+	r->tcp_rtt_us = proc->tcp_rtt_us;
+	r->tcp_retrans = proc->tcp_retrans;
+	set_str(&r->comm, proc->comm, sizeof(proc->comm));
+	set_str(&r->exe, proc->exe, sizeof(proc->exe));
+	set_str(&r->user, proc->user, sizeof(proc->user));
+	set_str(&r->container, proc->container_id, sizeof(proc->container_id));
 }

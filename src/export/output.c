@@ -1,6 +1,6 @@
 /*
  * Helpers every output shares: base init/cleanup, drop accounting for
- * the reliability statistics, and log rate limiting.
+ * the reliability statistics, log rate limiting, interface name lookup.
  */
 #define G_LOG_DOMAIN "ctflow-export"
 
@@ -82,4 +82,22 @@ struct addrinfo *ctf_output_resolve(const char *name, const struct ctf_export_ur
 		return NULL;
 	}
 	return res;
+}
+
+const char *ctf_output_if_name(const struct ctf_output_env *env, uint32_t ifindex)
+{
+	size_t lo = 0, hi = env ? env->n_ifs : 0;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct ctf_if_name *e = &env->ifs[mid];
+
+		if (e->ifindex == ifindex)
+			return e->name;
+		if (e->ifindex < ifindex)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
 }

@@ -24,6 +24,9 @@ struct ctf_output_ops {
 	 * the exporter has no IPFIX output. */
 	void (*push)(struct ctf_output *o, const struct ctf_record *rec,
 		     const struct ctf_ipfix_rec *irec);
+	/* The interface table (env) changed: send it now if a session is
+	 * up; the next session sends it anyway. NULL: nothing to do. */
+	void (*interfaces)(struct ctf_output *o);
 	/* Timers; @now_us is g_get_monotonic_time(). */
 	void (*tick)(struct ctf_output *o, int64_t now_us);
 	/* Flush, final statistics, wait until @deadline_us (monotonic) for a
@@ -46,7 +49,14 @@ struct ctf_output_env {
 	const struct ctf_export_config *cfg;
 	const struct ctf_ipfix_schema *schema;
 	unsigned tmpl_flags;			/* CTF_TMPL_BIFLOW | CTF_TMPL_LIVE */
+	const struct ctf_if_name *ifs;		/* interface names, sorted by ifindex,
+						 * unique; replaced (not changed in
+						 * place) by set_interfaces */
+	size_t n_ifs;
 };
+
+/* The name of @ifindex in @env's table, or NULL. */
+const char *ctf_output_if_name(const struct ctf_output_env *env, uint32_t ifindex);
 
 /* Rate limit for a repeating message: one per interval, counts the rest. */
 struct ctf_ratelimit {
@@ -83,6 +93,13 @@ static inline uint64_t ctf_ipfix_rec_octets(const struct ctf_ipfix_rec *r)
 	return r->octets + r->rev_octets;
 }
 
+/* The process to encode with @irec (built from @rec), or NULL. */
+static inline const struct ctf_proc_info *ctf_ipfix_rec_proc(const struct ctf_ipfix_rec *irec,
+							     const struct ctf_record *rec)
+{
+	return (irec->tmpl & CTF_TMPL_PROC) ? &rec->proc : NULL;
+}
+
 struct ctf_output *ctf_output_udp_new(const struct ctf_output_env *env,
 				      const char *name,
 				      const struct ctf_export_url *url,
@@ -95,9 +112,14 @@ struct ctf_output *ctf_output_file_new(const struct ctf_output_env *env,
 				       const char *name,
 				       const struct ctf_export_url *url,
 				       GError **error);
-struct ctf_output *ctf_output_view_new(enum ctf_view_format fmt, FILE *fp);
+struct ctf_output *ctf_output_view_new(const struct ctf_output_env *env,
+				       enum ctf_view_format fmt, FILE *fp);
 
 /* Formatting used by the views, exposed for tests. @buf gets one line
- * without the newline; returns its length. */
-size_t ctf_view_format_text(const struct ctf_record *rec, char *buf, size_t size);
-size_t ctf_view_format_json(const struct ctf_record *rec, char *buf, size_t size);
+ * without the newline; returns its length. @env (NULL ok) names the
+ * interfaces. CTF_VIEW_LINE_MAX holds any record. */
+#define CTF_VIEW_LINE_MAX 4096
+size_t ctf_view_format_text(const struct ctf_record *rec, const struct ctf_output_env *env,
+			    char *buf, size_t size);
+size_t ctf_view_format_json(const struct ctf_record *rec, const struct ctf_output_env *env,
+			    char *buf, size_t size);

@@ -1,7 +1,7 @@
 /*
  * File transport: an RFC 5655 IPFIX file (file:PATH) or standard output
- * ("-"). One session per file, so templates and options records come
- * first. Each message is one write(2), unbuffered, so a write error is
+ * ("-"). One session per file, so templates and options records (the
+ * interface names among them) come first. Each message is one write(2), unbuffered, so a write error is
  * charged to exactly the records of the message it lost. Refuses a
  * terminal for "-". Does not rotate files.
  */
@@ -78,7 +78,8 @@ static void ensure_started(struct file_output *f)
 	if (f->started)
 		return;
 	f->started = true;
-	if (!ctf_ipfix_encoder_send_templates(f->enc, &f->base.rel, &err))
+	if (!ctf_ipfix_encoder_send_templates(f->enc, &f->base.rel, f->env->ifs,
+					      f->env->n_ifs, &err))
 		g_warning("%s: templates not written: %s", f->path, err->message);
 }
 
@@ -89,9 +90,20 @@ static void file_push(struct ctf_output *o, const struct ctf_record *rec,
 
 	o->stats.records_in++;
 	ensure_started(f);
-	if (ctf_ipfix_encoder_append(f->enc, irec) < 0)
+	if (ctf_ipfix_encoder_append(f->enc, irec, ctf_ipfix_rec_proc(irec, rec)) < 0)
 		ctf_output_count_drop(o, 1, ctf_ipfix_rec_packets(irec),
 				      ctf_ipfix_rec_octets(irec));
+}
+
+/* Before the first record the table goes out with the templates. */
+static void file_interfaces(struct ctf_output *o)
+{
+	struct file_output *f = (struct file_output *)o;
+	g_autoptr(GError) err = NULL;
+
+	if (f->started &&
+	    !ctf_ipfix_encoder_append_interfaces(f->enc, f->env->ifs, f->env->n_ifs, &err))
+		g_warning("%s: interface names not written: %s", f->path, err->message);
 }
 
 static void file_tick(struct ctf_output *o, int64_t now)
@@ -140,6 +152,7 @@ static void file_free(struct ctf_output *o)
 
 static const struct ctf_output_ops file_ops = {
 	.push = file_push,
+	.interfaces = file_interfaces,
 	.tick = file_tick,
 	.finish = file_finish,
 	.free = file_free,

@@ -9,6 +9,10 @@
  *   head            enc              tail
  *    | retained      | queued         |
  *
+ * A slot holds the internal record and, for a record with a process
+ * (CTF_TMPL_PROC), a compact heap copy of the process's fields, freed
+ * when the record leaves the ring.
+ *
  * "retained" records are in the encoder: in messages already written to
  * the socket but not yet acknowledged by the peer's TCP, or in the
  * message being built. Before each write and at a failure, SIOCOUTQ (the
@@ -56,8 +60,20 @@ struct sent_msg {
 	uint32_t records;
 };
 
+/* The process of a queued record: its strings back to back, no NULs. */
+struct proc_copy {
+	uint32_t pid, tcp_rtt_us, tcp_retrans;
+	uint16_t len[4];	/* comm, exe, user, container */
+	char s[];
+};
+
+struct rec_slot {
+	struct ctf_ipfix_rec rec;
+	struct proc_copy *proc;	/* owned; NULL without CTF_TMPL_PROC */
+};
+
 struct rec_ring {
-	struct ctf_ipfix_rec *buf;
+	struct rec_slot *buf;
 	uint64_t cap;		/* power of two */
 	uint64_t head, enc, tail;
 };
@@ -86,19 +102,62 @@ struct tcp_output {
 	struct ctf_ratelimit rl;
 };
 
-static struct ctf_ipfix_rec *slot(struct rec_ring *r, uint64_t i)
+static struct rec_slot *slot(struct rec_ring *r, uint64_t i)
 {
 	return &r->buf[i & (r->cap - 1)];
+}
+
+static struct proc_copy *proc_copy_new(const struct ctf_proc_info *p)
+{
+	const char *str[4] = { p->comm, p->exe, p->user, p->container_id };
+	size_t size[4] = { sizeof(p->comm), sizeof(p->exe), sizeof(p->user),
+			   sizeof(p->container_id) };
+	size_t len[4], total = 0;
+	struct proc_copy *c;
+	char *out;
+
+	for (int i = 0; i < 4; i++)
+		total += len[i] = strnlen(str[i], size[i]);
+	c = g_malloc(sizeof(*c) + total);
+	c->pid = p->pid;
+	c->tcp_rtt_us = p->tcp_rtt_us;
+	c->tcp_retrans = p->tcp_retrans;
+	out = c->s;
+	for (int i = 0; i < 4; i++) {
+		c->len[i] = (uint16_t)len[i];
+		memcpy(out, str[i], len[i]);
+		out += len[i];
+	}
+	return c;
+}
+
+/* The internal record of a queued CTF_TMPL_PROC record; points into @c. */
+static void proc_rec_from_copy(const struct ctf_ipfix_rec *rec, struct proc_copy *c,
+			       struct ctf_ipfix_proc_rec *r)
+{
+	fbVarfield_t *v[4] = { &r->comm, &r->exe, &r->user, &r->container };
+	uint8_t *p = (uint8_t *)c->s;
+
+	memset(r, 0, sizeof(*r));
+	r->rec = *rec;
+	r->pid = c->pid;
+	r->tcp_rtt_us = c->tcp_rtt_us;
+	r->tcp_retrans = c->tcp_retrans;
+	for (int i = 0; i < 4; i++) {
+		v[i]->buf = p;
+		v[i]->len = c->len[i];
+		p += c->len[i];
+	}
 }
 
 static bool ring_grow(struct rec_ring *r, uint64_t max)
 {
 	uint64_t cap = r->cap ? r->cap * 2 : 1024;
-	struct ctf_ipfix_rec *buf;
+	struct rec_slot *buf;
 
 	if (r->cap >= max)
 		return false;
-	buf = g_new(struct ctf_ipfix_rec, cap);
+	buf = g_new(struct rec_slot, cap);
 	for (uint64_t i = r->head; i != r->tail; i++)
 		buf[i & (cap - 1)] = *slot(r, i);
 	g_free(r->buf);
@@ -146,6 +205,14 @@ static bool peer_open(struct tcp_output *t)
 	return true;
 }
 
+/* Remove @n records from the ring's head. */
+static void ring_release(struct rec_ring *r, uint64_t n)
+{
+	for (uint64_t i = 0; i < n; i++)
+		g_clear_pointer(&slot(r, r->head + i)->proc, g_free);
+	r->head += n;
+}
+
 /* Drop the records of messages the peer's TCP has acknowledged. */
 static void trim_acked(struct tcp_output *t)
 {
@@ -160,7 +227,7 @@ static void trim_acked(struct tcp_output *t)
 
 		if (m->end > acked)
 			break;
-		t->ring.head += m->records;
+		ring_release(&t->ring, m->records);
 		t->sent_unacked -= m->records;
 		t->msgs_head++;
 	}
@@ -223,12 +290,12 @@ static void drop_head(struct tcp_output *t, uint64_t n)
 	uint64_t packets = 0, octets = 0;
 
 	for (uint64_t i = 0; i < n; i++) {
-		const struct ctf_ipfix_rec *r = slot(&t->ring, t->ring.head + i);
+		const struct ctf_ipfix_rec *r = &slot(&t->ring, t->ring.head + i)->rec;
 
 		packets += ctf_ipfix_rec_packets(r);
 		octets += ctf_ipfix_rec_octets(r);
 	}
-	t->ring.head += n;
+	ring_release(&t->ring, n);
 	if (t->ring.enc < t->ring.head)
 		t->ring.enc = t->ring.head;
 	ctf_output_count_drop(&t->base, n, packets, octets);
@@ -287,11 +354,21 @@ static void teardown(struct tcp_output *t)
 	update_queued(t);
 }
 
+static int encode_slot(struct tcp_output *t, struct rec_slot *s)
+{
+	struct ctf_ipfix_proc_rec prec;
+
+	if (!s->proc)
+		return ctf_ipfix_encoder_append(t->enc, &s->rec, NULL);
+	proc_rec_from_copy(&s->rec, s->proc, &prec);
+	return ctf_ipfix_encoder_append_proc(t->enc, &prec);
+}
+
 /* Encode queued records while connected. */
 static void encode_queued(struct tcp_output *t)
 {
 	while (t->state == TCP_UP && t->ring.enc != t->ring.tail) {
-		if (ctf_ipfix_encoder_append(t->enc, slot(&t->ring, t->ring.enc)) < 0)
+		if (encode_slot(t, slot(&t->ring, t->ring.enc)) < 0)
 			fail(t, "record not encoded", EIO);
 		else
 			t->ring.enc++;
@@ -389,7 +466,9 @@ static void try_connect(struct tcp_output *t)
 	}
 	t->connected_once = true;
 	t->backoff_s = MAX(t->env->cfg->reconnect_min_s, 1u);
-	if (!ctf_ipfix_encoder_send_templates(t->enc, &t->base.rel, &err))
+	/* the interface names too: they died with the old session */
+	if (!ctf_ipfix_encoder_send_templates(t->enc, &t->base.rel, t->env->ifs,
+					      t->env->n_ifs, &err))
 		fail(t, "templates not sent", EIO);
 	if (t->failed)
 		teardown(t);
@@ -402,6 +481,7 @@ static void tcp_push(struct ctf_output *o, const struct ctf_record *rec,
 {
 	struct tcp_output *t = (struct tcp_output *)o;
 	uint64_t queued = t->ring.tail - t->ring.enc;
+	struct rec_slot *s;
 
 	o->stats.records_in++;
 	if (t->state == TCP_IDLE)
@@ -412,9 +492,25 @@ static void tcp_push(struct ctf_output *o, const struct ctf_record *rec,
 				      ctf_ipfix_rec_octets(irec));
 		return;
 	}
-	*slot(&t->ring, t->ring.tail++) = *irec;
+	s = slot(&t->ring, t->ring.tail++);
+	s->rec = *irec;
+	s->proc = (irec->tmpl & CTF_TMPL_PROC) ? proc_copy_new(&rec->proc) : NULL;
 	encode_queued(t);
 	update_queued(t);
+}
+
+/* While down, the next connection sends the table with its templates. */
+static void tcp_interfaces(struct ctf_output *o)
+{
+	struct tcp_output *t = (struct tcp_output *)o;
+	g_autoptr(GError) err = NULL;
+
+	if (t->state != TCP_UP)
+		return;
+	if (!ctf_ipfix_encoder_append_interfaces(t->enc, t->env->ifs, t->env->n_ifs, &err))
+		fail(t, "interface names not sent", EIO);
+	if (t->failed)
+		teardown(t);
 }
 
 static void flush_if_due(struct tcp_output *t, int64_t now, bool force)
@@ -514,6 +610,8 @@ static void tcp_free(struct ctf_output *o)
 	if (t->ai)
 		freeaddrinfo(t->ai);
 	g_array_unref(t->msgs);
+	if (t->ring.buf)
+		ring_release(&t->ring, t->ring.tail - t->ring.head);
 	g_free(t->ring.buf);
 	ctf_output_clear(o);
 	g_free(t);
@@ -521,6 +619,7 @@ static void tcp_free(struct ctf_output *o)
 
 static const struct ctf_output_ops tcp_ops = {
 	.push = tcp_push,
+	.interfaces = tcp_interfaces,
 	.tick = tcp_tick,
 	.finish = tcp_finish,
 	.free = tcp_free,

@@ -3,7 +3,8 @@
  *
  * Owns pacing (a token bucket in messages/s that sleeps: a collector on
  * the same host must not be overrun), the periodic template and options
- * refresh (RFC 7011 8.4; never withdrawals), and drop accounting: a UDP
+ * refresh (RFC 7011 8.4; never withdrawals; the interface names go with
+ * the options records), and drop accounting: a UDP
  * send that fails is retried once for a stale ECONNREFUSED (the ICMP
  * port unreachable of an earlier datagram), then its records count as
  * dropped. Loss in the network or at the collector is invisible here.
@@ -110,7 +111,8 @@ static void send_templates(struct udp_output *u, int64_t now)
 	g_autoptr(GError) err = NULL;
 
 	u->next_refresh_us = now + (int64_t)u->env->cfg->template_refresh_s * G_USEC_PER_SEC;
-	if (!ctf_ipfix_encoder_send_templates(u->enc, &u->base.rel, &err))
+	if (!ctf_ipfix_encoder_send_templates(u->enc, &u->base.rel, u->env->ifs,
+					      u->env->n_ifs, &err))
 		g_warning("collector %s: templates not sent: %s", u->base.name, err->message);
 }
 
@@ -129,9 +131,20 @@ static void udp_push(struct ctf_output *o, const struct ctf_record *rec,
 
 	o->stats.records_in++;
 	ensure_started(u);
-	if (ctf_ipfix_encoder_append(u->enc, irec) < 0)
+	if (ctf_ipfix_encoder_append(u->enc, irec, ctf_ipfix_rec_proc(irec, rec)) < 0)
 		ctf_output_count_drop(o, 1, ctf_ipfix_rec_packets(irec),
 				      ctf_ipfix_rec_octets(irec));
+}
+
+/* Before the first record the table goes out with the templates. */
+static void udp_interfaces(struct ctf_output *o)
+{
+	struct udp_output *u = (struct udp_output *)o;
+	g_autoptr(GError) err = NULL;
+
+	if (u->started &&
+	    !ctf_ipfix_encoder_append_interfaces(u->enc, u->env->ifs, u->env->n_ifs, &err))
+		g_warning("collector %s: interface names not sent: %s", o->name, err->message);
 }
 
 static void udp_tick(struct ctf_output *o, int64_t now)
@@ -170,6 +183,7 @@ static void udp_free(struct ctf_output *o)
 
 static const struct ctf_output_ops udp_ops = {
 	.push = udp_push,
+	.interfaces = udp_interfaces,
 	.tick = udp_tick,
 	.finish = udp_finish,
 	.free = udp_free,

@@ -2,8 +2,9 @@
  * Text and JSON views: one line per record on a caller's FILE (not owned).
  *
  * Text is for people (times in ISO-8601 UTC, protocol names, flag
- * letters); JSON has every record field under stable snake_case keys,
- * addresses as strings, for scripts. Neither is an IPFIX encoding.
+ * letters, interface names when the exporter knows them); JSON has every
+ * record field under stable snake_case keys, addresses as strings, the
+ * owning process as an object, for scripts. Neither is an IPFIX encoding.
  */
 #define G_LOG_DOMAIN "ctflow-export"
 
@@ -19,6 +20,7 @@
 
 struct view_output {
 	struct ctf_output base;
+	const struct ctf_output_env *env;	/* the interface names */
 	enum ctf_view_format fmt;
 	FILE *fp;
 	int last_errno;
@@ -92,7 +94,53 @@ static bool is_icmp(const struct ctf_record *r)
 			n += (size_t)snprintf(buf + n, size - n, __VA_ARGS__); \
 	} while (0)
 
-size_t ctf_view_format_text(const struct ctf_record *r, char *buf, size_t size)
+/* A string field for people: "-" when empty, control characters and
+ * spaces as '?' and '_' so that the line stays one line of words. */
+static const char *text_str(const char *s, size_t max, char *out, size_t size)
+{
+	size_t i;
+
+	for (i = 0; i < max && s[i] && i + 1 < size; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		out[i] = c < 0x20 || c == 0x7f ? '?' : c == ' ' ? '_' : (char)c;
+	}
+	if (i == 0 && size > 1)
+		out[i++] = '-';
+	out[i] = 0;
+	return out;
+}
+#define TEXT_STR(field, out) text_str(field, sizeof(field), out, sizeof(out))
+
+/* "3" or "3(eth0)" */
+static const char *if_str(const struct ctf_output_env *env, uint32_t ifindex,
+			  char *out, size_t size)
+{
+	const char *name = ifindex ? ctf_output_if_name(env, ifindex) : NULL;
+	char n[CTF_EXPORT_IF_NAME_SIZE];
+
+	if (name && name[0])
+		snprintf(out, size, "%u(%s)", ifindex, text_str(name, sizeof(n), n, sizeof(n)));
+	else
+		snprintf(out, size, "%u", ifindex);
+	return out;
+}
+
+static size_t text_proc(const struct ctf_proc_info *p, char *buf, size_t size)
+{
+	char comm[sizeof(p->comm)], exe[sizeof(p->exe)], user[sizeof(p->user)];
+	char cid[sizeof(p->container_id)];
+	size_t n = 0;
+
+	APPEND(" pid %u comm %s exe %s user %s uid %u container %s rtt %uus retrans %u",
+	       p->pid, TEXT_STR(p->comm, comm), TEXT_STR(p->exe, exe),
+	       TEXT_STR(p->user, user), p->uid, TEXT_STR(p->container_id, cid),
+	       p->tcp_rtt_us, p->tcp_retrans);
+	return n;
+}
+
+size_t ctf_view_format_text(const struct ctf_record *r, const struct ctf_output_env *env,
+			    char *buf, size_t size)
 {
 	char t1[40], t2[40], a[64], b[64], pb[8], rb[8], f1[16], f2[16];
 	size_t n = 0;
@@ -115,13 +163,73 @@ size_t ctf_view_format_text(const struct ctf_record *r, char *buf, size_t size)
 		APPEND(" nat %s -> %s",
 		       endpoint(r->family, &r->post_src, r->post_sport, is_icmp(r), a, sizeof(a)),
 		       endpoint(r->family, &r->post_dst, r->post_dport, is_icmp(r), b, sizeof(b)));
-	APPEND(" if %u->%u", r->ingress_if, r->egress_if);
+	APPEND(" if %s->%s", if_str(env, r->ingress_if, a, sizeof(a)),
+	       if_str(env, r->egress_if, b, sizeof(b)));
 	if (r->ct_zone || r->ct_mark || r->netns_ino)
 		APPEND(" zone %u mark 0x%x netns %u", r->ct_zone, r->ct_mark, r->netns_ino);
+	if (r->has_proc && n < size)
+		n += text_proc(&r->proc, buf + n, size - n);
 	return MIN(n, size ? size - 1 : 0);
 }
 
-size_t ctf_view_format_json(const struct ctf_record *r, char *buf, size_t size)
+/* A JSON string (quoted, escaped) of the NUL-terminated @s, at most @max
+ * bytes, into @buf. Returns the length written. Input is UTF-8 already. */
+static size_t json_str(const char *s, size_t max, char *buf, size_t size)
+{
+	size_t n = 0;
+
+	APPEND("\"");
+	for (size_t i = 0; i < max && s[i]; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c == '"' || c == '\\')
+			APPEND("\\%c", c);
+		else if (c < 0x20 || c == 0x7f)
+			APPEND("\\u%04x", c);
+		else
+			APPEND("%c", c);
+	}
+	APPEND("\"");
+	return n;
+}
+#define JSON_STR(field) do { \
+		if (n < size) \
+			n += json_str(field, sizeof(field), buf + n, size - n); \
+	} while (0)
+
+static size_t json_if_name(const struct ctf_output_env *env, uint32_t ifindex,
+			   char *buf, size_t size)
+{
+	const char *name = ifindex ? ctf_output_if_name(env, ifindex) : NULL;
+
+	if (!name)
+		return (size_t)snprintf(buf, size, "null");
+	return json_str(name, CTF_EXPORT_IF_NAME_SIZE, buf, size);
+}
+
+static size_t json_proc(const struct ctf_record *r, char *buf, size_t size)
+{
+	const struct ctf_proc_info *p = &r->proc;
+	size_t n = 0;
+
+	if (!r->has_proc) {
+		APPEND(",\"proc\":null");
+		return n;
+	}
+	APPEND(",\"proc\":{\"pid\":%u,\"uid\":%u,\"comm\":", p->pid, p->uid);
+	JSON_STR(p->comm);
+	APPEND(",\"exe\":");
+	JSON_STR(p->exe);
+	APPEND(",\"user\":");
+	JSON_STR(p->user);
+	APPEND(",\"container_id\":");
+	JSON_STR(p->container_id);
+	APPEND(",\"tcp_rtt_us\":%u,\"tcp_retrans\":%u}", p->tcp_rtt_us, p->tcp_retrans);
+	return n;
+}
+
+size_t ctf_view_format_json(const struct ctf_record *r, const struct ctf_output_env *env,
+			    char *buf, size_t size)
 {
 	char s[INET6_ADDRSTRLEN], d[INET6_ADDRSTRLEN];
 	char ps[INET6_ADDRSTRLEN + 2] = "null", pd[INET6_ADDRSTRLEN + 2] = "null";
@@ -147,11 +255,20 @@ size_t ctf_view_format_json(const struct ctf_record *r, char *buf, size_t size)
 	APPEND(",\"vlan\":%u,\"inner_vlan\":%u,\"ingress_if\":%u,\"egress_if\":%u"
 	       ",\"flow_label\":%u", r->vlan, r->inner_vlan, r->ingress_if, r->egress_if,
 	       r->flow_label);
+	APPEND(",\"ingress_if_name\":");
+	if (n < size)
+		n += json_if_name(env, r->ingress_if, buf + n, size - n);
+	APPEND(",\"egress_if_name\":");
+	if (n < size)
+		n += json_if_name(env, r->egress_if, buf + n, size - n);
 	APPEND(",\"ct_zone\":%u,\"ct_mark\":%u,\"netns_ino\":%u", r->ct_zone, r->ct_mark,
 	       r->netns_ino);
 	APPEND(",\"nat\":%s,\"post_src\":%s,\"post_dst\":%s,\"post_sport\":%u"
-	       ",\"post_dport\":%u,\"nat_event\":%u}", r->nat ? "true" : "false", ps, pd,
+	       ",\"post_dport\":%u,\"nat_event\":%u", r->nat ? "true" : "false", ps, pd,
 	       r->post_sport, r->post_dport, r->nat_event);
+	if (n < size)
+		n += json_proc(r, buf + n, size - n);
+	APPEND("}");
 	return MIN(n, size ? size - 1 : 0);
 }
 
@@ -159,9 +276,10 @@ static void view_push(struct ctf_output *o, const struct ctf_record *rec,
 		      const struct ctf_ipfix_rec *irec)
 {
 	struct view_output *v = (struct view_output *)o;
-	char line[1024];
-	size_t n = v->fmt == CTF_VIEW_JSON ? ctf_view_format_json(rec, line, sizeof(line) - 1)
-					   : ctf_view_format_text(rec, line, sizeof(line) - 1);
+	char line[CTF_VIEW_LINE_MAX];
+	size_t n = v->fmt == CTF_VIEW_JSON
+			   ? ctf_view_format_json(rec, v->env, line, sizeof(line) - 1)
+			   : ctf_view_format_text(rec, v->env, line, sizeof(line) - 1);
 
 	o->stats.records_in++;
 	line[n++] = '\n';
@@ -208,12 +326,14 @@ static const struct ctf_output_ops view_ops = {
 	.free = view_free,
 };
 
-struct ctf_output *ctf_output_view_new(enum ctf_view_format fmt, FILE *fp)
+struct ctf_output *ctf_output_view_new(const struct ctf_output_env *env,
+				       enum ctf_view_format fmt, FILE *fp)
 {
 	struct view_output *v = g_new0(struct view_output, 1);
 
 	ctf_output_init(&v->base, &view_ops, fmt == CTF_VIEW_JSON ? "json view" : "text view",
 			false);
+	v->env = env;
 	v->fmt = fmt;
 	v->fp = fp;
 	/* one line per record reaches a pipe or terminal at once */

@@ -6,6 +6,12 @@
  * The records pushed can be written as JSON lines (--json FILE, the
  * exporter's own JSON view) so that the test scripts compare what real
  * collectors decoded with what went in.
+ *
+ * --proc gives two records in three an owning process (strings of every
+ * length class, UTF-8, empty ones); --interfaces N sets an interface name
+ * table before the first record, --if-change-at K a changed one before
+ * record K, and the same table again on every tick (which must send
+ * nothing); --if-json FILE writes each table set as one JSON line.
  */
 #include <arpa/inet.h>
 #include <inttypes.h>
@@ -90,6 +96,91 @@ static void make_record(uint64_t i, bool live, struct ctf_record *r)
 	}
 }
 
+static void fill(char *buf, size_t size, const char *s)
+{
+	memset(buf, 0, size);
+	memcpy(buf, s, MIN(strlen(s), size - 1));
+}
+
+/* The process of record @i: lengths 0, 1, 254 and 255 among them. */
+static void make_proc(uint64_t i, struct ctf_record *r)
+{
+	static const char *const comms[] = { "curl", "", "x", "bäckup-日本", "0123456789abcde",
+					     "nginx: worker" };
+	static const char *const users[] = { "root", "www-data", "", "josé",
+					     "u2345678901234567890123456789012" };
+	char exe[256];
+	size_t exe_len[] = { 13, 0, 1, 254, 255, 40 };
+	size_t len = exe_len[i % 6];
+
+	r->has_proc = true;
+	r->proc.pid = (uint32_t)(1000 + i);
+	r->proc.uid = (uint32_t)(i % 5 * 1000);
+	fill(r->proc.comm, sizeof(r->proc.comm), comms[i % 6]);
+	fill(r->proc.user, sizeof(r->proc.user), users[i % 5]);
+	/* "/usr/bin/é/I-aaaa...": a two-octet character near the start */
+	int k = snprintf(exe, sizeof(exe), "/usr/bin/é/%" PRIu64 "-", i);
+
+	memset(exe + k, 'a', sizeof(exe) - 1 - (size_t)k);
+	exe[len] = 0;
+	fill(r->proc.exe, sizeof(r->proc.exe), exe);
+	if (i % 4 != 2)		/* with the longest paths too */
+		snprintf(r->proc.container_id, sizeof(r->proc.container_id),
+			 "%016" PRIx64 "%016" PRIx64 "%016" PRIx64 "%016" PRIx64,
+			 i, i * 3, i * 7, i * 11);
+	r->proc.tcp_rtt_us = r->proto == 6 ? (uint32_t)(100 + i % 100000) : 0;
+	r->proc.tcp_retrans = r->proto == 6 ? (uint32_t)(i % 7) : 0;
+}
+
+/* Interface table @version: ifindex 1..@n (the records use 1..9). */
+static struct ctf_if_name *make_ifs(unsigned n, int version)
+{
+	struct ctf_if_name *v = g_new0(struct ctf_if_name, MAX(n, 1));
+
+	for (unsigned k = 0; k < n; k++) {
+		char d[256];
+
+		v[k].ifindex = k + 1;
+		snprintf(v[k].name, sizeof(v[k].name), k % 4 == 3 ? "veth%06uabcdef" : "eth%u", k);
+		if (k % 5 == 4)
+			d[0] = 0;
+		else if (k % 5 == 3)
+			snprintf(d, sizeof(d), "%0255u", k);	/* 255 octets */
+		else
+			snprintf(d, sizeof(d), "uplink %u to \"rack\" ünïcødé", k);
+		fill(v[k].description, sizeof(v[k].description), d);
+	}
+	if (version && n >= 2) {
+		fill(v[1].name, sizeof(v[1].name), "wan0");
+		fill(v[1].description, sizeof(v[1].description), "changed");
+	}
+	return v;
+}
+
+static void write_ifs(FILE *fp, int64_t at, const struct ctf_if_name *v, unsigned n)
+{
+	if (!fp)
+		return;
+	fprintf(fp, "{\"at\":%" PRId64 ",\"ifs\":[", at);
+	for (unsigned k = 0; k < n; k++) {
+		fprintf(fp, "%s{\"ifindex\":%u,\"name\":\"%s\",\"description\":\"", k ? "," : "",
+			v[k].ifindex, v[k].name);
+		for (const char *c = v[k].description; *c; c++)
+			fprintf(fp, *c == '"' || *c == '\\' ? "\\%c" : "%c", *c);
+		fprintf(fp, "\"}");
+	}
+	fprintf(fp, "]}\n");
+}
+
+/* A tick, and the unchanged table again: as a daemon does on every link
+ * event that changes nothing the exporter sends. */
+static void tick(ctf_exporter *ex, const struct ctf_if_name *ifs, gint n_ifs)
+{
+	if (n_ifs > 0)
+		g_assert(ctf_exporter_set_interfaces(ex, ifs, (size_t)n_ifs, NULL));
+	ctf_exporter_tick(ex);
+}
+
 static void print_stats(ctf_exporter *ex, bool ok, const char *error)
 {
 	printf("{\"ok\":%s,\"error\":\"%s\",\"outputs\":[", ok ? "true" : "false",
@@ -116,14 +207,21 @@ int main(int argc, char **argv)
 	gdouble rate = 0;
 	gint flush_ms = -1, refresh = -1, rmin = -1, rmax = -1, udp_rate = -1, shut = -1;
 	gint udp_mtu = -1;
-	gint pen = -1, odid = 0;
-	gboolean uniflow = FALSE, live = FALSE;
-	g_autofree char *json = NULL, *text = NULL;
+	gint pen = -1, odid = 0, n_ifs = 0;
+	gint64 if_change_at = -1;
+	gboolean uniflow = FALSE, live = FALSE, proc = FALSE;
+	g_autofree char *json = NULL, *text = NULL, *if_json = NULL;
+	g_autofree struct ctf_if_name *ifs = NULL;
+	FILE *ijf = NULL;
 	GOptionEntry entries[] = {
 		{ "records", 'n', 0, G_OPTION_ARG_INT64, &n, "records to push", "N" },
 		{ "rate", 'r', 0, G_OPTION_ARG_DOUBLE, &rate, "records/s (0 = no limit)", "R" },
 		{ "uniflow", 0, 0, G_OPTION_ARG_NONE, &uniflow, "uniflow records", NULL },
 		{ "live", 0, 0, G_OPTION_ARG_NONE, &live, "live templates (zone/mark/netns)", NULL },
+		{ "proc", 0, 0, G_OPTION_ARG_NONE, &proc, "owning processes (implies --live)", NULL },
+		{ "interfaces", 0, 0, G_OPTION_ARG_INT, &n_ifs, "interface name table", "N" },
+		{ "if-change-at", 0, 0, G_OPTION_ARG_INT64, &if_change_at, "change it before record K", "K" },
+		{ "if-json", 0, 0, G_OPTION_ARG_FILENAME, &if_json, "write the tables as JSON", "FILE" },
 		{ "queue-max", 0, 0, G_OPTION_ARG_INT64, &queue_max, "TCP queue bound", "N" },
 		{ "flush-ms", 0, 0, G_OPTION_ARG_INT, &flush_ms, "flush partial messages", "MS" },
 		{ "refresh", 0, 0, G_OPTION_ARG_INT, &refresh, "UDP template refresh", "S" },
@@ -152,7 +250,7 @@ int main(int argc, char **argv)
 	}
 	ctf_export_config_init(&cfg);
 	cfg.uniflow = uniflow;
-	cfg.live = live;
+	cfg.live = live || proc;
 	cfg.odid = (uint32_t)odid;
 	if (queue_max >= 0) cfg.queue_max = (size_t)queue_max;
 	if (flush_ms >= 0) cfg.flush_ms = (unsigned)flush_ms;
@@ -186,13 +284,34 @@ int main(int argc, char **argv)
 		ctf_exporter_add_view(ex, CTF_VIEW_TEXT, tf);
 	}
 
+	if (if_json) {
+		ijf = fopen(if_json, "w");
+		if (!ijf) { perror(if_json); return 2; }
+	}
+	if (n_ifs > 0) {
+		ifs = make_ifs((unsigned)n_ifs, 0);
+		if (!ctf_exporter_set_interfaces(ex, ifs, (size_t)n_ifs, &err)) {
+			fprintf(stderr, "export-driver: %s\n", err->message);
+			return 2;
+		}
+		write_ifs(ijf, 0, ifs, (unsigned)n_ifs);
+	}
+
 	t0 = g_get_monotonic_time();
 	next_tick = t0;
 	for (gint64 i = 0; i < n; i++) {
 		struct ctf_record r;
 		gint64 now;
 
-		make_record((uint64_t)i, live, &r);
+		if (n_ifs > 0 && i == if_change_at) {
+			g_free(ifs);
+			ifs = make_ifs((unsigned)n_ifs, 1);
+			g_assert(ctf_exporter_set_interfaces(ex, ifs, (size_t)n_ifs, NULL));
+			write_ifs(ijf, i, ifs, (unsigned)n_ifs);
+		}
+		make_record((uint64_t)i, live || proc, &r);
+		if (proc && i % 3 != 0)
+			make_proc((uint64_t)i, &r);
 		ctf_exporter_push(ex, &r);
 		now = g_get_monotonic_time();
 		if (rate > 0) {
@@ -202,13 +321,13 @@ int main(int argc, char **argv)
 				g_usleep((gulong)MIN(due - now, 50000));
 				now = g_get_monotonic_time();
 				if (now >= next_tick) {
-					ctf_exporter_tick(ex);
+					tick(ex, ifs, n_ifs);
 					next_tick = now + 50000;
 				}
 			}
 		}
 		if (now >= next_tick) {
-			ctf_exporter_tick(ex);
+			tick(ex, ifs, n_ifs);
 			next_tick = now + 50000;
 		}
 	}
@@ -221,5 +340,7 @@ int main(int argc, char **argv)
 		fclose(jf);
 	if (tf)
 		fclose(tf);
+	if (ijf)
+		fclose(ijf);
 	return 0;
 }

@@ -4,6 +4,10 @@
 # ICMP): every field of every record equals what was pushed, templates
 # come first, the reliability statistics and flow keys options records
 # are present, and ipfixDump --rfc5610 names the enterprise elements.
+# With owning processes (strings of 0, 1, 254, 255 octets, UTF-8) and an
+# interface name table that changes mid-file: every process field
+# decodes, and the interface options records are exactly the tables set,
+# where they were set (at the start, then right after record 5000).
 # Also "-" (standard output into a pipe).
 . "$(dirname "$0")/lib.sh"
 need ipfixDump
@@ -31,6 +35,13 @@ grep -q "ctZone : " "$T/live.dump" && grep -q "netnsInode : " "$T/live.dump" \
 CHK="--uniflow" run_variant uniflow --uniflow
 CHK="" run_variant biflow --odid 7
 grep -q "observation domain id: 7" "$T/biflow.dump" || fail "odid 7 not in message headers"
+CHK="--live --ifs $T/proc.ifs --if-exact" run_variant proc --proc --interfaces 40 \
+	--if-change-at 5000 --if-json "$T/proc.ifs"
+for ie in processId processName processExecutable userName containerId tcpRttMicroseconds \
+	tcpRetransmissions interfaceName interfaceDescription; do
+	grep -q " $ie : " "$T/proc.dump" || fail "ipfixDump --rfc5610 shows no $ie"
+done
+CHK="--uniflow --live" run_variant proc-uniflow --uniflow --proc
 
 # "-": standard output into a pipe
 "$DRIVER" -n 1000 - --json "$T/stdout.json" 2>/dev/null | cat > "$T/stdout.ipfix"

@@ -9,6 +9,10 @@
 #    (a new session: templates first, sequence numbers from 0);
 #  - decoded(file 1) + decoded(file 2) + records_dropped == N, no
 #    duplicates (python3-ipfix, every field checked);
+#  - with owning processes and an interface name table (changed before
+#    the collector is killed): every process field of every record
+#    decodes across both connections, and connection 2 carries the
+#    current table after its templates and before any data;
 #  - with a tiny queue_max and a longer outage, records_dropped > 0 and
 #    the last reliability statistics record in file 2 carries
 #    notSentFlowTotalCount == records_dropped;
@@ -30,6 +34,7 @@ start_sink() {	# FILE [RCVBUF] -> SINK_PID
 	wait_until 10 grep -qs ready "$T/$1.ready" || fail "sink $1 did not start"
 }
 
+# CHK: extra ipfixcheck arguments; CHK2: more of them for connection 2 alone
 scenario() {	# NAME OUTAGE_S DRIVER-ARGS...
 	local name=$1 outage=$2
 	shift 2
@@ -60,17 +65,24 @@ scenario() {	# NAME OUTAGE_S DRIVER-ARGS...
 	ipfixDump -i "$T/$name.2" > "$T/$name.2.dump" 2> "$T/$name.2.err" || fail "$name: ipfixDump file 2"
 	! grep -q "Missing external template" "$T/$name.2.err" || fail "$name: file 2 has data before templates"
 	[ ! -s "$T/$name.2.err" ] || fail "$name: ipfixDump warned on file 2: $(head -3 "$T/$name.2.err")"
-	$PY "$HERE/ipfixcheck.py" pyipfix --expect "$T/$name.json" --dropped "$DROPPED" \
+	$PY "$HERE/ipfixcheck.py" pyipfix ${CHK:-} --expect "$T/$name.json" --dropped "$DROPPED" \
 		"$T/$name.1" "$T/$name.2" > "$T/$name.chk" || fail "$name: $(cat "$T/$name.chk")"
 	echo "$name decode: $(cat "$T/$name.chk")"
 	# file 2 alone: its last reliability record
-	$PY "$HERE/ipfixcheck.py" pyipfix --expect "$T/$name.json" --partial "$T/$name.2" \
-		> "$T/$name.2.chk" || fail "$name file 2: $(cat "$T/$name.2.chk")"
+	$PY "$HERE/ipfixcheck.py" pyipfix ${CHK:-} ${CHK2:-} --expect "$T/$name.json" --partial \
+		"$T/$name.2" > "$T/$name.2.chk" || fail "$name file 2: $(cat "$T/$name.2.chk")"
 	REL=$(json "$T/$name.2.chk" "j['reliability'][0]['notSentFlowTotalCount']")
 }
 
 scenario kill 0.3
 [ "$DROPPED" = 0 ] || fail "kill: $DROPPED records dropped with a 0.3 s outage"
+
+# processes and interface names; the table changes at record 200, long
+# before connection 1 has its 100 kB, so connection 2 must carry the new one
+CHK="--live --ifs $T/procif.ifs" CHK2="--if-final" scenario procif 0.3 --proc \
+	--interfaces 12 --if-change-at 200 --if-json "$T/procif.ifs"
+[ "$DROPPED" = 0 ] || fail "procif: $DROPPED records dropped with a 0.3 s outage"
+[ "$(json "$T/procif.2.chk" "j['if_groups']")" = 1 ] || fail "procif: connection 2 names"
 
 # tiny queue, outage longer than the first retry (1 s): drops, reported
 scenario tinyq 2 --queue-max 100

@@ -2,8 +2,11 @@
 # (b) UDP to a real nfcapd on loopback.
 #  - phase 1: N records pushed as fast as the driver can, so the exporter's
 #    own pacing (default udp_rate) is what protects the collector;
-#  - phase 2: records at a steady rate for ~4 s with template_refresh_s=1.
-# Every record of both phases arrives with exact times, addresses, ports,
+#  - phase 2: records at a steady rate for ~4 s with template_refresh_s=1;
+#  - phase 3: live records, two in three with an owning process (varlen
+#    enterprise strings, userName), and interface name options records:
+#    nfdump must still decode every flow field of the process templates.
+# Every record of all phases arrives with exact times, addresses, ports,
 # counters both ways, interfaces, NAT translation, flags and ToS (nfdump
 # output), and a tshark capture of the stream shows the templates re-sent
 # every second and no message above 1420 octets.
@@ -34,7 +37,10 @@ echo "phase 1 (paced by the exporter): $(cat "$T/stats1.json")"
 "$DRIVER" -n 20000 -r 5000 --refresh 1 "udp://127.0.0.1:$PORT" --json "$T/pushed2.json" \
 	> "$T/stats2.json" || fail "driver failed"
 echo "phase 2 (5000 records/s, refresh 1 s): $(cat "$T/stats2.json")"
-cat "$T/pushed1.json" "$T/pushed2.json" > "$T/pushed.json"
+"$DRIVER" -n 10000 --proc --interfaces 12 "udp://127.0.0.1:$PORT" --json "$T/pushed3.json" \
+	> "$T/stats3.json" || fail "driver failed"
+echo "phase 3 (processes, interface names): $(cat "$T/stats3.json")"
+cat "$T/pushed1.json" "$T/pushed2.json" "$T/pushed3.json" > "$T/pushed.json"
 
 sleep 1			# let nfcapd drain its socket, then stop it (the file is finished on exit)
 kill -TERM $NFPID
@@ -65,14 +71,14 @@ for line in open(sys.argv[1]):
     biggest = max(biggest, int(udplen) - 8)
     if "2" in sets.split(","):
         tmpl[sport].append(float(t))
-if len(msgs) != 2:
-    sys.exit(f"expected two exporters, saw {dict(msgs)}")
-(p1, p2) = sorted(msgs, key=lambda p: min(tmpl[p]))
+if len(msgs) != 3:
+    sys.exit(f"expected three exporters, saw {dict(msgs)}")
+(p1, p2, p3) = sorted(msgs, key=lambda p: min(tmpl[p]))
 t2 = tmpl[p2]
 gaps = [b - a for a, b in zip(t2, t2[1:])]
 print(f"tshark: phase 1 {msgs[p1]} messages, templates {len(tmpl[p1])}x; phase 2 "
       f"{msgs[p2]} messages, templates {len(t2)}x over {t2[-1] - t2[0]:.1f} s; "
-      f"largest message {biggest} octets")
+      f"phase 3 {msgs[p3]} messages; largest message {biggest} octets")
 if biggest > 1420:
     sys.exit(f"message of {biggest} octets > 1420")
 if len(tmpl[p1]) != 1:
