@@ -32,7 +32,7 @@ struct ctf_enrich_config {
 struct ctf_enrich_stats {
 	uint64_t flows_new;		/* entries looked up */
 	uint64_t proc_hits;		/* owner found */
-	uint64_t proc_not_local;	/* forwarded flows: no local socket */
+	uint64_t proc_not_local;	/* no local socket: forwarded, or not TCP/UDP */
 	uint64_t proc_misses;		/* local, owner not found */
 	uint64_t records;		/* records passed on */
 	uint64_t records_with_proc;

@@ -26,6 +26,11 @@ void ctf_export_thread_push(struct ctf_export_thread *th, const struct ctf_recor
 /* Hand over a partial batch now (call after each burst of events). */
 void ctf_export_thread_commit(struct ctf_export_thread *th);
 
+/* Hand a new interface-name table (GArray of struct ctf_if_name, a
+ * reference is taken) to the exporter, after the records pushed so far.
+ * Producer side, like push. */
+void ctf_export_thread_set_interfaces(struct ctf_export_thread *th, GArray *names);
+
 /* The thread as a record sink (records only). */
 struct ctf_record_sink ctf_export_thread_sink(struct ctf_export_thread *th);
 

@@ -14,6 +14,7 @@
 #include "ctflow/enrich-process.h"
 #include "ctflow/enrich-thread.h"
 #include "ctflow/error.h"
+#include "ctflow/export.h"
 #include "ctflow/kernel-settings.h"
 
 #define LOG_DOMAIN "ctflow-enrich"
@@ -42,6 +43,7 @@ struct ns {
 	char *name;			/* NULL: the current namespace */
 	uint32_t ino;
 	struct ctf_if_enricher *ifs;
+	uint64_t links_gen;		/* link table generation last exported */
 };
 
 struct ctf_enrich_thread {
@@ -118,8 +120,8 @@ static void on_new(struct ctf_enrich_thread *th, uint32_t netns, const struct ct
 	th->stats.flows_new++;
 	if (r == 0)
 		th->stats.proc_hits++;
-	else if (r == -ENOENT)
-		th->stats.proc_not_local++;
+	else if (r == -ENOENT || r == -EPROTONOSUPPORT)
+		th->stats.proc_not_local++;	/* forwarded, or no sockets (ICMP) */
 	else
 		th->stats.proc_misses++;
 	g_mutex_unlock(&th->stats_lock);
@@ -161,13 +163,55 @@ static void on_record(struct ctf_enrich_thread *th, struct ctf_record *r)
 		g_hash_table_remove(th->owners, &key);	/* the flow's last record */
 }
 
-static void poll_interfaces(struct ctf_enrich_thread *th)
+/* Interface names of every namespace read, for the options records.
+ * ifindexes are per namespace: with several, a clash keeps the last. */
+static GArray *interface_names(struct ctf_enrich_thread *th)
 {
+	GArray *names = g_array_new(FALSE, TRUE, sizeof(struct ctf_if_name));
+
 	for (guint i = 0; i < th->ns->len; i++) {
 		struct ns *n = g_ptr_array_index(th->ns, i);
+		const struct ctf_if_link *links;
+		size_t count = 0;
 
-		if (n->ifs)
-			(void)ctf_if_enricher_process(n->ifs);
+		if (!n->ifs)
+			continue;
+		links = ctf_if_enricher_links(n->ifs, &count);
+		for (size_t k = 0; k < count; k++) {
+			struct ctf_if_name nm = { .ifindex = links[k].ifindex };
+
+			g_strlcpy(nm.name, links[k].name, sizeof(nm.name));
+			g_strlcpy(nm.description, links[k].alias, sizeof(nm.description));
+			g_array_append_val(names, nm);
+		}
+	}
+	return names;
+}
+
+/* Read samples and link/route events; pass a changed link table on. */
+static void poll_interfaces(struct ctf_enrich_thread *th)
+{
+	bool changed = false;
+
+	for (guint i = 0; i < th->ns->len; i++) {
+		struct ns *n = g_ptr_array_index(th->ns, i);
+		uint64_t gen;
+
+		if (!n->ifs)
+			continue;
+		(void)ctf_if_enricher_process(n->ifs);
+		gen = ctf_if_enricher_links_generation(n->ifs);
+		if (gen != n->links_gen) {
+			n->links_gen = gen;
+			changed = true;
+		}
+	}
+	if (changed) {
+		g_autoptr(GArray) names = interface_names(th);
+
+		g_mutex_lock(&th->out_lock);
+		ctf_export_thread_set_interfaces(th->out, names);
+		g_mutex_unlock(&th->out_lock);
 	}
 }
 

@@ -13,6 +13,7 @@
 struct batch {
 	guint n;
 	gboolean stop;
+	GArray *interfaces;		/* struct ctf_if_name: a new table, or NULL */
 	struct ctf_record recs[BATCH_RECORDS];
 };
 
@@ -34,6 +35,16 @@ static gpointer export_main(gpointer data)
 	for (;;) {
 		struct batch *b = g_async_queue_timeout_pop(th->queue, TICK_US);
 
+		if (b && b->interfaces) {
+			g_autoptr(GError) error = NULL;
+
+			if (!ctf_exporter_set_interfaces(th->ex, (struct ctf_if_name *)b->interfaces->data,
+							 b->interfaces->len, &error))
+				g_warning("interface names not exported: %s", error->message);
+			g_array_unref(b->interfaces);
+			g_free(b);
+			continue;
+		}
 		if (b) {
 			for (guint i = 0; i < b->n; i++)
 				ctf_exporter_push(th->ex, &b->recs[i]);
@@ -81,6 +92,7 @@ void ctf_export_thread_push(struct ctf_export_thread *th, const struct ctf_recor
 		th->cur = g_malloc(sizeof(struct batch));
 		th->cur->n = 0;
 		th->cur->stop = FALSE;
+		th->cur->interfaces = NULL;
 	}
 	th->cur->recs[th->cur->n++] = *rec;
 	g_atomic_pointer_add(&th->backlog, 1);
@@ -107,6 +119,15 @@ static void sink_commit(void *self)
 struct ctf_record_sink ctf_export_thread_sink(struct ctf_export_thread *th)
 {
 	return (struct ctf_record_sink){ .self = th, .push = sink_push, .commit = sink_commit };
+}
+
+void ctf_export_thread_set_interfaces(struct ctf_export_thread *th, GArray *names)
+{
+	struct batch *b = g_new0(struct batch, 1);
+
+	ctf_export_thread_commit(th);	/* records before it go first */
+	b->interfaces = g_array_ref(names);
+	g_async_queue_push(th->queue, b);
 }
 
 guint64 ctf_export_thread_backlog(struct ctf_export_thread *th)
@@ -147,8 +168,11 @@ void ctf_export_thread_free(struct ctf_export_thread *th)
 		ctf_export_thread_finish(th, &e);
 		g_clear_error(&e);
 	}
-	while ((b = g_async_queue_try_pop(th->queue)) != NULL)
+	while ((b = g_async_queue_try_pop(th->queue)) != NULL) {
+		if (b->interfaces)
+			g_array_unref(b->interfaces);
 		g_free(b);
+	}
 	g_async_queue_unref(th->queue);
 	g_free(th->cur);
 	ctf_exporter_free(th->ex);

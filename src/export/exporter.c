@@ -219,10 +219,25 @@ static void push_one(struct ctf_exporter *ex, const struct ctf_record *rec)
 	}
 }
 
+/* Live records ended for lack of resources are flows whose last events
+ * were lost to a netlink overrun: RFC 7011 4.3 wants them counted. */
+static void count_metering_loss(struct ctf_exporter *ex, const struct ctf_record *rec)
+{
+	if (!ex->cfg.live || rec->end_reason != CTF_END_RESOURCES)
+		return;
+	for (guint i = 0; i < ex->outputs->len; i++) {
+		struct ctf_output *o = g_ptr_array_index(ex->outputs, i);
+
+		if (o->ipfix)
+			ctf_output_count_lost(o, 1, rec->end_ms);
+	}
+}
+
 void ctf_exporter_push(struct ctf_exporter *ex, const struct ctf_record *rec)
 {
 	struct ctf_record fwd, rev;
 
+	count_metering_loss(ex, rec);
 	if (!ex->cfg.uniflow) {
 		push_one(ex, rec);
 		return;

@@ -42,6 +42,14 @@ void ctf_output_clear(struct ctf_output *o)
 	g_clear_pointer(&o->name, g_free);
 }
 
+void ctf_output_count_lost(struct ctf_output *o, uint64_t flows, uint64_t when_ms)
+{
+	o->rel.flows += flows;
+	if (!o->rel.first_ms)
+		o->rel.first_ms = when_ms;
+	o->rel.last_ms = MAX(o->rel.last_ms, when_ms);
+}
+
 void ctf_output_count_drop(struct ctf_output *o, uint64_t records,
 			   uint64_t packets, uint64_t octets)
 {

@@ -76,6 +76,11 @@ void ctf_output_clear(struct ctf_output *o);
 
 /* Count @records (with their @packets/@octets) as not sent: stats and
  * the reliability statistics record. */
+/* A flow whose final counts the metering process lost (live: events lost
+ * to a netlink overrun): in the reliability statistics, not in
+ * records_dropped (the record itself is sent). */
+void ctf_output_count_lost(struct ctf_output *o, uint64_t flows, uint64_t when_ms);
+
 void ctf_output_count_drop(struct ctf_output *o, uint64_t records,
 			   uint64_t packets, uint64_t octets);
 
