@@ -39,6 +39,19 @@ gboolean ctf_ct_filter_add_mark(struct ctf_ct_filter *f, const char *mark, GErro
 gboolean ctf_ct_filter_exclude_collector(struct ctf_ct_filter *f, uint8_t proto,
 					 const char *host, uint16_t port, GError **error);
 
+/**
+ * ctf_ct_filter_attach_kernel - filter conntrack events in the kernel
+ * @fd: a conntrack event socket
+ *
+ * Attaches a BPF filter (libnetfilter_conntrack) for the rules the kernel
+ * can evaluate with the same meaning: protocols and marks. CIDRs (which
+ * match source OR destination), zones and the collector exclusion stay in
+ * user space, where ctf_ct_filter_match() applies every rule anyway. With
+ * no protocol or mark rule any previous filter is detached. Returns FALSE
+ * with an error when the kernel refuses.
+ */
+gboolean ctf_ct_filter_attach_kernel(const struct ctf_ct_filter *f, int fd, GError **error);
+
 /* True when @e is to be reported. */
 bool ctf_ct_filter_match(const struct ctf_ct_entry *e, void *filter);
 

@@ -23,6 +23,9 @@
  * export traffic). Return true to keep. */
 typedef bool (*ctf_engine_filter_fn)(const struct ctf_ct_entry *e, void *userdata);
 
+/* Installs what of that filter the kernel can apply on an event socket. */
+typedef gboolean (*ctf_engine_kernel_filter_fn)(void *userdata, int fd, GError **error);
+
 struct ctf_engine_config {
 	char **netns;			/* names or paths; NULL/empty = current namespace */
 	size_t rcvbuf;			/* per event socket, default 64 MiB */
@@ -30,6 +33,7 @@ struct ctf_engine_config {
 	unsigned active_timeout_s;	/* interim dump interval, default 60 */
 	size_t max_flows;		/* default 1,000,000 */
 	ctf_engine_filter_fn filter;	/* may be NULL */
+	ctf_engine_kernel_filter_fn kernel_filter;	/* may be NULL */
 	void *filter_data;
 };
 
@@ -72,8 +76,8 @@ void ctf_engine_shutdown(struct ctf_engine *e);
 /* SIGHUP: new output (not owned), filter and interval take effect for the
  * next event; records already handed to the old output stay there. */
 void ctf_engine_reconfigure(struct ctf_engine *e, const struct ctf_record_sink *out,
-			    ctf_engine_filter_fn filter, void *filter_data,
-			    unsigned active_timeout_s);
+			    ctf_engine_filter_fn filter, ctf_engine_kernel_filter_fn kernel_filter,
+			    void *filter_data, unsigned active_timeout_s);
 
 void ctf_engine_get_stats(const struct ctf_engine *e, struct ctf_engine_stats *ret);
 

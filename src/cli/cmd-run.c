@@ -68,6 +68,11 @@ static struct ctf_ct_filter *build_filter(const struct ctf_run_config *cfg, GErr
 	return g_steal_pointer(&f);
 }
 
+static gboolean kernel_filter(void *filter, int fd, GError **error)
+{
+	return ctf_ct_filter_attach_kernel(filter, fd, error);
+}
+
 static struct ctf_export_thread *build_output(const struct ctf_run_config *cfg, GError **error)
 {
 	struct ctf_export_config ec = cfg->export;
@@ -122,6 +127,7 @@ static struct ctf_engine *build_engine(struct run *r, GError **error)
 	ec.active_timeout_s = r->cfg.active_timeout_s;
 	ec.max_flows = r->cfg.max_flows;
 	ec.filter = ctf_ct_filter_match;
+	ec.kernel_filter = kernel_filter;
 	ec.filter_data = r->filter;
 	return ctf_engine_new(&ec, &sink, error);
 }
@@ -227,7 +233,8 @@ static gboolean on_reload(gpointer userdata)
 			ctf_enrich_thread_set_output(r->enrich, r->out);
 	}
 	sink = r->enrich ? ctf_enrich_thread_sink(r->enrich) : ctf_export_thread_sink(r->out);
-	ctf_engine_reconfigure(r->engine, &sink, ctf_ct_filter_match, filter, fresh.active_timeout_s);
+	ctf_engine_reconfigure(r->engine, &sink, ctf_ct_filter_match, kernel_filter, filter,
+			       fresh.active_timeout_s);
 	ctf_ct_filter_free(r->filter);
 	r->filter = filter;
 	if (error) {

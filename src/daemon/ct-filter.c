@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <libnetfilter_conntrack/libnetfilter_conntrack.h>
+
 #include "ctflow/ct-filter.h"
 #include "ctflow/error.h"
 #include "ctflow/resolve.h"
@@ -160,6 +162,36 @@ gboolean ctf_ct_filter_exclude_collector(struct ctf_ct_filter *f, uint8_t proto,
 
 		g_array_append_val(f->excluded, ep);
 	}
+	return TRUE;
+}
+
+gboolean ctf_ct_filter_attach_kernel(const struct ctf_ct_filter *f, int fd, GError **error)
+{
+	struct nfct_filter *bpf;
+	int r;
+
+	if (!f->have_protos && f->marks->len == 0) {
+		nfct_filter_detach(fd);	/* none attached is no error */
+		return TRUE;
+	}
+	bpf = nfct_filter_create();
+	if (!bpf)
+		return ctf_set_error_errno(error, errno, "creating a conntrack event filter");
+	for (int p = 0; f->have_protos && p < 256; p++)
+		if (f->protos[p])
+			nfct_filter_add_attr_u32(bpf, NFCT_FILTER_L4PROTO, (uint32_t)p);
+	for (guint i = 0; i < f->marks->len; i++) {
+		const struct mark *m = &g_array_index(f->marks, struct mark, i);
+		struct nfct_filter_dump_mark dm = { .val = m->value, .mask = m->mask };
+
+		nfct_filter_add_attr(bpf, NFCT_FILTER_MARK, &dm);
+	}
+	if (f->marks->len)
+		nfct_filter_set_logic(bpf, NFCT_FILTER_MARK, NFCT_FILTER_LOGIC_POSITIVE);
+	r = nfct_filter_attach(fd, bpf);
+	nfct_filter_destroy(bpf);
+	if (r < 0)
+		return ctf_set_error_errno(error, errno, "attaching the conntrack event filter");
 	return TRUE;
 }
 

@@ -229,6 +229,18 @@ static void source_free(gpointer p)
 	g_free(s);
 }
 
+/* A kernel filter is an optimisation: user space filters everything too,
+ * so a refusal is only worth a warning. */
+static void attach_kernel_filter(struct ctf_engine *e, struct source *s)
+{
+	g_autoptr(GError) error = NULL;
+
+	if (e->cfg.kernel_filter &&
+	    !e->cfg.kernel_filter(e->cfg.filter_data, ctf_ct_source_fd(s->ct), &error))
+		g_log(LOG_DOMAIN, G_LOG_LEVEL_WARNING, "%s: %s; filtering in user space only",
+		      s->name, error->message);
+}
+
 static struct source *source_open(struct ctf_engine *e, const char *netns, GError **error)
 {
 	struct ctf_ct_source_config sc;
@@ -247,6 +259,7 @@ static struct source *source_open(struct ctf_engine *e, const char *netns, GErro
 	}
 	s->netns = ctf_ct_source_netns_ino(s->ct);
 	s->name = g_strdup_printf("%s (netns %u)", ctf_ct_source_name(s->ct), s->netns);
+	attach_kernel_filter(e, s);
 	return s;
 }
 
@@ -349,15 +362,18 @@ void ctf_engine_shutdown(struct ctf_engine *e)
 }
 
 void ctf_engine_reconfigure(struct ctf_engine *e, const struct ctf_record_sink *out,
-			    ctf_engine_filter_fn filter, void *filter_data,
-			    unsigned active_timeout_s)
+			    ctf_engine_filter_fn filter, ctf_engine_kernel_filter_fn kernel_filter,
+			    void *filter_data, unsigned active_timeout_s)
 {
 	GSource *src;
 
 	commit(e);
 	e->out = *out;
 	e->cfg.filter = filter;
+	e->cfg.kernel_filter = kernel_filter;
 	e->cfg.filter_data = filter_data;
+	for (guint i = 0; i < e->sources->len; i++)
+		attach_kernel_filter(e, g_ptr_array_index(e->sources, i));
 	if (active_timeout_s == e->cfg.active_timeout_s || !e->ctx)
 		return;
 	e->cfg.active_timeout_s = active_timeout_s;
