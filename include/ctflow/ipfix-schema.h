@@ -37,7 +37,8 @@
 #define CTF_TMPL_V6	0x01	/* IPv6 addresses + flowLabelIPv6 (else IPv4) */
 #define CTF_TMPL_BIFLOW	0x02	/* RFC 5103 reverse counters and flags */
 #define CTF_TMPL_NAT	0x04	/* postNAT / postNAPT / natEvent */
-#define CTF_TMPL_LIVE	0x08	/* enterprise ctZone, ctMark, netnsInode */
+#define CTF_TMPL_LIVE	0x08	/* enterprise ctZone, ctMark, netnsInode,
+				 * conntrackId */
 #define CTF_TMPL_NAT_EVENT 0x10	/* natEvent (with NAT only; 0 is reserved by
 				 * IANA and never exported) */
 #define CTF_TMPL_PROC	0x20	/* owning process: processId, processName,
@@ -47,10 +48,11 @@
 #define CTF_TMPL_COUNT	64
 
 /* Bumped whenever any data template layout changes. */
-#define CTF_IPFIX_LAYOUT 1
+#define CTF_IPFIX_LAYOUT 2
 
-/* Data Template IDs: 0x100 | layout << 5 | flags, i.e. 288..319 today;
- * with CTF_TMPL_PROC 0x400 | layout << 5 | other flags, i.e. 1056..1087.
+/* Data Template IDs: 0x100 | layout << 5 | flags, i.e. 320..351 today
+ * (layout 1, without conntrackId: 288..319); with CTF_TMPL_PROC
+ * 0x400 | layout << 5 | other flags, i.e. 1088..1119 (layout 1: 1056..1087).
  * The two ranges stay apart for every layout below 8. */
 #define CTF_IPFIX_TID_DATA_BASE (0x100 | (CTF_IPFIX_LAYOUT << 5))
 #define CTF_IPFIX_TID_PROC_BASE (0x400 | (CTF_IPFIX_LAYOUT << 5))
@@ -77,6 +79,7 @@
 #define CTF_IE_CONTAINER_ID	7
 #define CTF_IE_TCP_RTT_US	8
 #define CTF_IE_TCP_RETRANS	9
+#define CTF_IE_CONNTRACK_ID	10
 
 /*
  * The internal record: every field any data template carries, in wire
@@ -107,6 +110,7 @@ struct ctf_ipfix_rec {
 	uint32_t ct_zone;		/* PEN/1 ctZone */
 	uint32_t ct_mark;		/* PEN/2 ctMark */
 	uint32_t netns_ino;		/* PEN/3 netnsInode */
+	uint32_t ct_id;			/* PEN/10 conntrackId */
 	uint16_t sport;			/* sourceTransportPort */
 	uint16_t dport;			/* destinationTransportPort */
 	uint16_t post_sport;		/* postNAPTSourceTransportPort */
@@ -122,9 +126,9 @@ struct ctf_ipfix_rec {
 	uint8_t tos;			/* ipClassOfService */
 	uint8_t end_reason;		/* flowEndReason */
 	uint8_t nat_event;		/* natEvent */
-	/* paddingOctets(8), internal template only: never on the wire */
+	/* paddingOctets(4), internal template only: never on the wire */
 	uint8_t tmpl;			/* CTF_TMPL_* of this record */
-	uint8_t pad[7];
+	uint8_t pad[3];
 };
 
 /*

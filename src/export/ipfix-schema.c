@@ -29,11 +29,12 @@ REC_AT(post_src6, 88);	REC_AT(post_dst6, 104);	REC_AT(src4, 120);
 REC_AT(dst4, 124);	REC_AT(post_src4, 128);	REC_AT(post_dst4, 132);
 REC_AT(flow_label, 136); REC_AT(ingress_if, 140); REC_AT(egress_if, 144);
 REC_AT(ct_zone, 148);	REC_AT(ct_mark, 152);	REC_AT(netns_ino, 156);
-REC_AT(sport, 160);	REC_AT(dport, 162);	REC_AT(post_sport, 164);
-REC_AT(post_dport, 166); REC_AT(icmp4, 168);	REC_AT(icmp6, 170);
-REC_AT(rev_tcp_flags, 172); REC_AT(tcp_flags, 174); REC_AT(vlan, 176);
-REC_AT(inner_vlan, 178); REC_AT(proto, 180);	REC_AT(tos, 181);
-REC_AT(end_reason, 182); REC_AT(nat_event, 183); REC_AT(tmpl, 184);
+REC_AT(ct_id, 160);	REC_AT(sport, 164);	REC_AT(dport, 166);
+REC_AT(post_sport, 168); REC_AT(post_dport, 170); REC_AT(icmp4, 172);
+REC_AT(icmp6, 174);	REC_AT(rev_tcp_flags, 176); REC_AT(tcp_flags, 178);
+REC_AT(vlan, 180);	REC_AT(inner_vlan, 182); REC_AT(proto, 184);
+REC_AT(tos, 185);	REC_AT(end_reason, 186); REC_AT(nat_event, 187);
+REC_AT(tmpl, 188);
 _Static_assert(sizeof(struct ctf_ipfix_rec) == 192, "ctf_ipfix_rec has a hole");
 _Static_assert(offsetof(struct ctf_ipfix_reliability, flows) == 8, "rel");
 _Static_assert(sizeof(struct ctf_ipfix_reliability) == 48, "rel size");
@@ -79,6 +80,7 @@ static fbInfoElementSpec_t data_spec[] = {
 	{ "ctZone",				4, CTF_TMPL_LIVE },
 	{ "ctMark",				4, CTF_TMPL_LIVE },
 	{ "netnsInode",				4, CTF_TMPL_LIVE },
+	{ "conntrackId",			4, CTF_TMPL_LIVE },
 	{ "sourceTransportPort",		2, 0 },
 	{ "destinationTransportPort",		2, 0 },
 	{ "postNAPTSourceTransportPort",	2, CTF_TMPL_NAT },
@@ -94,7 +96,7 @@ static fbInfoElementSpec_t data_spec[] = {
 	{ "ipClassOfService",			1, 0 },
 	{ "flowEndReason",			1, 0 },
 	{ "natEvent",				1, CTF_TMPL_NAT | CTF_TMPL_NAT_EVENT },
-	{ "paddingOctets",			8, SPEC_INTERNAL },
+	{ "paddingOctets",			4, SPEC_INTERNAL },
 	FB_IESPEC_NULL
 };
 
@@ -185,6 +187,9 @@ static const struct ctf_ipfix_enterprise_ie enterprise_ies[] = {
 	  FB_IE_TOTALCOUNTER | FB_UNITS_PACKETS | FB_IE_F_ENDIAN,
 	  "segments the local TCP socket retransmitted in its lifetime (tcp_info "
 	  "total_retrans) when the record was exported" },
+	{ "conntrackId", CTF_IE_CONNTRACK_ID, 4, FB_UINT_32,
+	  FB_IE_IDENTIFIER | FB_IE_F_ENDIAN,
+	  "conntrack id of the entry (CTA_ID); the kernel reuses ids, flowId is unique" },
 };
 
 struct ctf_ipfix_schema {
@@ -480,6 +485,7 @@ void ctf_ipfix_rec_from_record(const struct ctf_record *rec, unsigned base,
 	r->ct_zone = rec->ct_zone;
 	r->ct_mark = rec->ct_mark;
 	r->netns_ino = rec->netns_ino;
+	r->ct_id = rec->ct_id;
 	r->sport = rec->sport;
 	r->dport = rec->dport;
 	r->tcp_flags = rec->tcp_flags;

@@ -165,8 +165,10 @@ size_t ctf_view_format_text(const struct ctf_record *r, const struct ctf_output_
 		       endpoint(r->family, &r->post_dst, r->post_dport, is_icmp(r), b, sizeof(b)));
 	APPEND(" if %s->%s", if_str(env, r->ingress_if, a, sizeof(a)),
 	       if_str(env, r->egress_if, b, sizeof(b)));
+	/* live records (conntrack): a pcap record has none of these */
 	if (r->ct_zone || r->ct_mark || r->netns_ino)
-		APPEND(" zone %u mark 0x%x netns %u", r->ct_zone, r->ct_mark, r->netns_ino);
+		APPEND(" zone %u mark 0x%x netns %u ctid %u", r->ct_zone, r->ct_mark,
+		       r->netns_ino, r->ct_id);
 	if (r->has_proc && n < size)
 		n += text_proc(&r->proc, buf + n, size - n);
 	return MIN(n, size ? size - 1 : 0);
@@ -261,8 +263,8 @@ size_t ctf_view_format_json(const struct ctf_record *r, const struct ctf_output_
 	APPEND(",\"egress_if_name\":");
 	if (n < size)
 		n += json_if_name(env, r->egress_if, buf + n, size - n);
-	APPEND(",\"ct_zone\":%u,\"ct_mark\":%u,\"netns_ino\":%u", r->ct_zone, r->ct_mark,
-	       r->netns_ino);
+	APPEND(",\"ct_zone\":%u,\"ct_mark\":%u,\"netns_ino\":%u,\"ct_id\":%u", r->ct_zone,
+	       r->ct_mark, r->netns_ino, r->ct_id);
 	APPEND(",\"nat\":%s,\"post_src\":%s,\"post_dst\":%s,\"post_sport\":%u"
 	       ",\"post_dport\":%u,\"nat_event\":%u", r->nat ? "true" : "false", ps, pd,
 	       r->post_sport, r->post_dport, r->nat_event);

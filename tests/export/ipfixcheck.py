@@ -22,7 +22,9 @@ group is the last table set (a session that began after the change).
 """
 import argparse, collections, datetime, ipaddress, json, re, struct, sys
 
-DATA_TIDS = set(range(0x120, 0x140)) | set(range(0x420, 0x440))
+LAYOUT = 2   # CTF_IPFIX_LAYOUT
+DATA_TIDS = set(range(0x100 | LAYOUT << 5, 0x120 | LAYOUT << 5)) | \
+    set(range(0x400 | LAYOUT << 5, 0x420 | LAYOUT << 5))
 TID_RELIABILITY, TID_FLOW_KEYS, TID_IE_TYPE, TID_IF_NAME = 0x200, 0x201, 0x202, 0x203
 V6, BIFLOW, NAT, LIVE, NAT_EVENT, PROC = 1, 2, 4, 8, 16, 32
 ENTERPRISE_IES = [   # name, number, python3-ipfix type
@@ -30,11 +32,12 @@ ENTERPRISE_IES = [   # name, number, python3-ipfix type
     ("processId", 4, "unsigned32"), ("processName", 5, "string"),
     ("processExecutable", 6, "string"), ("containerId", 7, "string"),
     ("tcpRttMicroseconds", 8, "unsigned32"), ("tcpRetransmissions", 9, "unsigned32"),
+    ("conntrackId", 10, "unsigned32"),
 ]
 
 
 def data_tid(flags):
-    return (0x420 if flags & PROC else 0x120) + (flags & 0x1f)
+    return ((0x400 if flags & PROC else 0x100) | LAYOUT << 5) + (flags & 0x1f)
 
 # IE name -> JSON key of the pushed record
 FIELDS = {
@@ -48,7 +51,7 @@ FIELDS = {
     "postNATSourceIPv6Address": "post_src", "postNATDestinationIPv6Address": "post_dst",
     "flowLabelIPv6": "flow_label", "ingressInterface": "ingress_if",
     "egressInterface": "egress_if", "ctZone": "ct_zone", "ctMark": "ct_mark",
-    "netnsInode": "netns_ino", "sourceTransportPort": "sport",
+    "netnsInode": "netns_ino", "conntrackId": "ct_id", "sourceTransportPort": "sport",
     "destinationTransportPort": "dport", "postNAPTSourceTransportPort": "post_sport",
     "postNAPTDestinationTransportPort": "post_dport",
     "icmpTypeCodeIPv4": "icmp_type_code", "icmpTypeCodeIPv6": "icmp_type_code",

@@ -31,6 +31,7 @@ KEYS = {
     "postNATSourceIPv4Address": "post_src", "postNATDestinationIPv4Address": "post_dst",
     "postNATSourceIPv6Address": "post_src", "postNATDestinationIPv6Address": "post_dst",
     "ctZone": "ct_zone", "ctMark": "ct_mark", "netnsInode": "netns_ino",
+    "conntrackId": "ct_id",
     "sourceTransportPort": "sport", "destinationTransportPort": "dport",
     "postNAPTSourceTransportPort": "post_sport",
     "postNAPTDestinationTransportPort": "post_dport",
@@ -40,6 +41,20 @@ KEYS = {
     "ingressInterface": "ingress_if", "egressInterface": "egress_if",
 }
 ADDR = {"src", "dst", "post_src", "post_dst"}
+# ctflow's enterprise elements (include/ctflow/ipfix-schema.h, CTF_IE_*):
+# name, number, python3-ipfix type
+ENTERPRISE_IES = [
+    ("ctZone", 1, "unsigned32"), ("ctMark", 2, "unsigned32"), ("netnsInode", 3, "unsigned32"),
+    ("processId", 4, "unsigned32"), ("processName", 5, "string"),
+    ("processExecutable", 6, "string"), ("containerId", 7, "string"),
+    ("tcpRttMicroseconds", 8, "unsigned32"), ("tcpRetransmissions", 9, "unsigned32"),
+    ("conntrackId", 10, "unsigned32"),
+]
+# Data Template IDs (CTF_IPFIX_LAYOUT 2): 0x140..0x15f, and 0x440..0x45f for
+# records with an owning process (the same fields plus the process ones).
+LAYOUT = 2
+DATA_TIDS = set(range(0x100 | LAYOUT << 5, 0x120 | LAYOUT << 5)) | \
+    set(range(0x400 | LAYOUT << 5, 0x420 | LAYOUT << 5))
 PROTO = {"tcp": 6, "udp": 17, "icmp": 1, "icmpv6": 58}
 
 
@@ -55,8 +70,10 @@ def norm(key, v):
     return int(v)
 
 
-def to_record(names, vals, seq):
+def to_record(names, vals, seq, tid=None):
     r = {"seq": seq}
+    if tid is not None:
+        r["tid"] = tid
     for n, v in zip(names, vals):
         if n in KEYS:
             r[KEYS[n]] = norm(KEYS[n], v)
@@ -77,8 +94,9 @@ def decode_files(files, pen):
     import ipfix.message
     ipfix.ie.use_iana_default()
     ipfix.ie.use_5103_default()
-    for name, num in (("ctZone", 1), ("ctMark", 2), ("netnsInode", 3)):
-        ipfix.ie.for_spec(f"{name}({pen}/{num})<unsigned32>[4]")
+    for name, num, typ in ENTERPRISE_IES:
+        size = 65535 if typ == "string" else 4
+        ipfix.ie.for_spec(f"{name}({pen}/{num})<{typ}>[{size}]")
     seq = 0
     for path in files:
         data = open(path, "rb").read()
@@ -98,8 +116,11 @@ def decode_files(files, pen):
             off += length
             for tid, names, vals in msg.record_iterator(decode_fn=dec):
                 seq += 1
-                if "flowId" in names:       # a data template (both families)
-                    yield to_record(names, vals, seq)
+                if tid in DATA_TIDS:        # a data template (both families)
+                    yield to_record(names, vals, seq, tid)
+                elif "flowId" in names:
+                    raise SystemExit(f"livecheck: {path}: data record in template {tid} "
+                                     f"({tid:#x}), not a data Template ID of layout {LAYOUT}")
                 else:
                     opts = {}
                     for n, v in zip(names, vals):
@@ -277,6 +298,91 @@ def tuple_of(x):
     return (x["proto"], x["src"], x["dst"], x["sport"], x["dport"])
 
 
+def tkey(x):
+    """The original tuple of a record or conntrack entry (ports: TCP/UDP only)."""
+    p = x["proto"]
+    return (p, x["src"], x["dst"], x["sport"] if p in (6, 17) else 0,
+            x["dport"] if p in (6, 17) else 0)
+
+
+def entry_key(ino, e):
+    """(netns inode, conntrack id, original tuple) of a conntrack entry."""
+    return (ino, e["id"], tkey(e))
+
+
+def rec_entry_key(r):
+    """The same key from a record's netnsInode, conntrackId and tuple."""
+    return (r.get("netns_ino"), r.get("ct_id"), tkey(r))
+
+
+def check_flow_ids(chk, flows):
+    """flowId is ctflow's own unique counter: every record of one flowId
+    names the same conntrack entry (netns, conntrack id, tuple)."""
+    for fid, rs in flows.items():
+        keys = {rec_entry_key(r) for r in rs}
+        if len(keys) > 1:
+            chk.fail(f"flowId {fid:#x} names {len(keys)} conntrack entries: {sorted(keys)}")
+
+
+def pair_flows(flows, truth, ino):
+    """Pair each conntrack entry of @truth (a list, in time order) with the
+    flowId of the same (netns, conntrack id, tuple). The kernel reuses ids
+    (a new entry of one tuple often gets the id of the last one), so one
+    key may name several entries and several flowIds: they pair in time
+    order, the flowIds by their first record's start. Returns
+    [(entry, flowId or None)] in @truth's order and the flowIds paired
+    with no entry."""
+    groups = collections.defaultdict(list)
+    for fid, rs in flows.items():
+        groups[rec_entry_key(rs[0])].append(fid)
+    for g in groups.values():
+        g.sort(key=lambda f: (min(r["start_ms"] for r in flows[f]), f))
+    nth = collections.Counter()
+    used, out = set(), []
+    for t in truth:
+        k = entry_key(ino, t)
+        g = groups.get(k, [])
+        fid = g[nth[k]] if nth[k] < len(g) else None
+        nth[k] += 1
+        if fid is not None:
+            used.add(fid)
+        out.append((t, fid))
+    return out, [f for f in flows if f not in used]
+
+
+def merge_truth(chk, snapshot, events, moved=True):
+    """Conntrack entries, in time order: every DESTROY event is one entry
+    (ids are reused: successive entries may share id and tuple), then the
+    snapshot's entries no DESTROY ended (several snapshots: the last line
+    of a key stands for it). A snapshot entry with a DESTROY of
+    its (id, tuple) is the latest such entry; with @moved the two must
+    agree on the counters (the traffic had ended before the snapshot). The
+    DESTROY (final counters) stands for it. ctflow's activity probe, seen
+    only in events, is left out."""
+    snap_keys = {entry_key(0, e) for e in snapshot}
+    out, last = [], {}
+    for d in events:
+        if d["event"] != "DESTROY":
+            continue
+        k = entry_key(0, d)
+        if is_probe_entry(d) and k not in snap_keys:
+            continue
+        out.append(d)
+        last[k] = d
+    latest = collections.OrderedDict()     # one entry per key: the last line wins
+    for e in snapshot:                      # (snapshots in time order)
+        latest.pop(entry_key(0, e), None)
+        latest[entry_key(0, e)] = e
+    for k, e in latest.items():
+        d = last.get(k)
+        if d is None:
+            out.append(e)
+        elif moved and any(d[c] != e[c] for c in COUNTERS):
+            chk.fail(f"ground truth moved: id={e['id']} conntrack -L {[e[c] for c in COUNTERS]} "
+                     f"DESTROY {[d[c] for c in COUNTERS]}")
+    return out
+
+
 def is_probe_entry(e):
     """A conntrack entry of ctflow's activity probe (kernel-settings.c): one
     12-octet datagram on loopback, never answered, deleted by ctflow."""
@@ -297,6 +403,9 @@ def is_probe(recs):
 def final_reason_ok(recs):
     return [r["end_reason"] for r in recs[:-1]] == [2] * (len(recs) - 1) and \
         recs[-1]["end_reason"] != 2
+
+
+COUNTERS = ("packets", "octets", "rev_packets", "rev_octets")
 
 
 def compare_flow(chk, fid, truth, recs, what, nat_events=True):
@@ -343,21 +452,9 @@ def ground_truth(chk, snapshot, events):
     """conntrack -L after the traffic, completed by the DESTROY events.
 
     The snapshot proves which entries existed; DESTROY carries the final
-    counters. Both must agree (the traffic had ended before the snapshot)."""
-    truth = collections.OrderedDict()
-    for e in snapshot:
-        truth[e["id"]] = e
-    dest = {e["id"]: e for e in events if e["event"] == "DESTROY"}
-    for i, e in truth.items():
-        d = dest.get(i)
-        if d and any(d[k] != e[k] for k in ("packets", "octets", "rev_packets", "rev_octets")):
-            chk.fail(f"ground truth moved: id={i} conntrack -L {[e[k] for k in ('packets', 'octets', 'rev_packets', 'rev_octets')]} "
-                     f"DESTROY {[d[k] for k in ('packets', 'octets', 'rev_packets', 'rev_octets')]}")
-    for i, d in dest.items():
-        if is_probe_entry(d) and i not in truth:
-            continue        # ctflow's own activity probe, deleted before it reads events
-        truth.setdefault(i, d)
-    return truth
+    counters. Both must agree (the traffic had ended before the snapshot).
+    A list in time order (see merge_truth)."""
+    return merge_truth(chk, snapshot, events)
 
 
 def check_nat(a):
@@ -370,33 +467,38 @@ def check_nat(a):
     chk.info.update(records=sum(len(v) for v in flows.values()), flows=len(flows),
                     conntrack_entries=len(snap),
                     destroy_events=sum(1 for e in events if e["event"] == "DESTROY"))
+    check_flow_ids(chk, flows)
     matched = 0
-    for i, t in truth.items():
-        fid = a.ino << 32 | i
-        rs = flows.get(fid)
-        if not rs:
-            chk.fail(f"conntrack entry id={i} {tuple_of(t)} has no record (flowId {fid:#x})")
+    ended = {entry_key(a.ino, e) for e in events if e["event"] == "DESTROY"}
+    pairs, unpaired = pair_flows(flows, truth, a.ino)
+    for t, fid in pairs:
+        i = t["id"]
+        if fid is None:
+            chk.fail(f"conntrack entry id={i} {tuple_of(t)} has no record (no flowId with "
+                     f"netnsInode {a.ino}, conntrackId {i} and this tuple)")
             continue
+        rs = flows[fid]
         matched += 1
         compare_flow(chk, fid, t, rs, "nat")
-        if t["proto"] == 6 and rs[-1]["end_reason"] != 3 and i in {e["id"] for e in events}:
+        if t["proto"] == 6 and rs[-1]["end_reason"] != 3 and entry_key(a.ino, t) in ended:
             chk.fail(f"TCP flow id={i} closed with FIN: flowEndReason {rs[-1]['end_reason']}, expected 3")
-        if t["proto"] != 6 and rs[-1]["end_reason"] != 1 and i in {e["id"] for e in events}:
+        if t["proto"] != 6 and rs[-1]["end_reason"] != 1 and entry_key(a.ino, t) in ended:
             chk.fail(f"{t['proto']} flow id={i} timed out: flowEndReason {rs[-1]['end_reason']}, expected 1")
         if t["nat"] and t["family"] == 4 and a.nat_addr and rs[-1].get("post_src") != a.nat_addr:
             chk.fail(f"flow id={i}: postNATSourceIPv4Address {rs[-1].get('post_src')}, "
                      f"expected the router's {a.nat_addr}")
-    extra = [f for f in flows if ((f >> 32) != a.ino or (f & 0xffffffff) not in truth)
-             and not is_probe(flows[f])]
+    extra = [f for f in unpaired if not is_probe(flows[f])]
     chk.info["probe_flows"] = sum(1 for f in flows if is_probe(flows[f]))
     for f in extra:
-        chk.fail(f"record for flowId {f:#x} matches no conntrack entry: {flows[f][0]}")
-    kinds = collections.Counter((t["family"], t["proto"], t["nat"]) for t in truth.values())
+        r = flows[f][0]
+        chk.fail(f"record for flowId {f:#x} (netnsInode {r.get('netns_ino')}, conntrackId "
+                 f"{r.get('ct_id')}) matches no conntrack entry: {r}")
+    kinds = collections.Counter((t["family"], t["proto"], t["nat"]) for t in truth)
     chk.info.update(matched=matched, by_kind={f"v{k[0]}/{k[1]}{'/nat' if k[2] else ''}": n
                                                 for k, n in kinds.items()},
                     multi_record_flows=sum(1 for v in flows.values() if len(v) > 1))
     for need, n in ((6, a.min_tcp), (17, a.min_udp), (1, a.min_icmp)):
-        got = sum(1 for t in truth.values() if t["proto"] == need and t["family"] == 4)
+        got = sum(1 for t in truth if t["proto"] == need and t["family"] == 4)
         if got < n:
             chk.fail(f"ground truth has {got} IPv4 flows of protocol {need}, traffic made {n}")
     chk.done()
@@ -427,7 +529,7 @@ def check_nfdump(a):
         s[4].add((f[9], f[10]))
     chk.info.update(nfdump_records=n, nfdump_flows=len(sums))
     matched = 0
-    for i, t in truth.items():
+    for t in truth:
         if t["family"] != 4:
             continue
         key = (t["proto"], t["src"], t["dst"], t["sport"] if t["proto"] in (6, 17) else 0,
@@ -451,10 +553,9 @@ def check_nfdump(a):
 def check_burst(a):
     """ENOBUFS burst: every entry created (nft counter) exported once.
 
-    A flow is (flowId, 5-tuple): conntrack ids are 32-bit hashes, so two
-    distinct entries can share one (a birthday collision among tens of
-    thousands of entries is likely), and ctflow's flowId inherits that.
-    Collisions are reported, not failed."""
+    A flow is (flowId, 5-tuple). flowId is ctflow's own unique counter, so
+    no flowId may name two 5-tuples (conntrack ids, 32-bit hashes, may
+    collide among tens of thousands of entries; flowIds must not)."""
     chk = Check()
     recs = [r for r in load_jsonl(a.records) if "options" not in r]
     burst = collections.OrderedDict()
@@ -515,6 +616,9 @@ def check_burst(a):
         chk.fail(f"{len(tuples) - a.created} more 5-tuples than flows created")
     if dup_tuples:
         chk.fail(f"{dup_tuples} 5-tuples exported under more than one flowId")
+    if chk.info["flow_id_collisions"]:
+        chk.fail(f"{chk.info['flow_id_collisions']} flowIds name more than one 5-tuple, e.g. "
+                 f"{chk.info['flow_id_collision_example']}: flowId must be unique")
     if set(finals) - {1}:
         chk.fail(f"flows by number of final records: {dict(finals)} (each must have exactly one)")
     if a.strict_counters and zero:
@@ -534,12 +638,12 @@ def check_single(a):
     chk = Check()
     recs = load_jsonl(a.records)
     flows = by_flow(recs)
-    truth = {e["id"]: e for e in parse_ct(a.snapshot)}
-    for e in parse_ct(a.events):
-        if e["event"] == "DESTROY" and not (is_probe_entry(e) and e["id"] not in truth):
-            truth[e["id"]] = e
+    # the DESTROY (final counters) stands for a snapshot entry it ended
+    truth = merge_truth(chk, parse_ct(a.snapshot), parse_ct(a.events), moved=False)
+    pairs, unpaired = pair_flows(flows, truth, a.ino)
     chk.info.update(records=sum(len(v) for v in flows.values()), flows=len(flows),
                     truth=len(truth))
+    check_flow_ids(chk, flows)
     seen_tuples = collections.defaultdict(set)
     for f, rs in flows.items():
         seen_tuples[tuple_of(rs[0])].add(f)
@@ -552,18 +656,18 @@ def check_single(a):
         proto, sport = int(parts[0]), int(parts[1])
         reason = {int(x) for x in parts[2].split(",")}
         min_interim = int(parts[3]) if len(parts) > 3 else 0
-        cands = [t for t in truth.values() if t["proto"] == proto and
+        cands = [(t, f) for t, f in pairs if t["proto"] == proto and
                  (proto not in (6, 17) or t["sport"] == sport)]
         if len(cands) != 1:
             chk.fail(f"{spec}: {len(cands)} conntrack entries match (ground truth incomplete)")
             continue
-        t = cands[0]
-        fid = a.ino << 32 | t["id"]
-        rs = flows.get(fid)
-        if not rs:
-            chk.fail(f"{spec}: entry id={t['id']} {tuple_of(t)} not exported "
-                     f"(no record with flowId {fid:#x})", a.missing_class)
+        t, fid = cands[0]
+        if fid is None:
+            chk.fail(f"{spec}: entry id={t['id']} {tuple_of(t)} not exported (no record "
+                     f"with netnsInode {a.ino}, conntrackId {t['id']} and this tuple)",
+                     a.missing_class)
             continue
+        rs = flows[fid]
         compare_flow(chk, fid, t, rs, f"{a.scenario} {spec}")
         reasons = [r["end_reason"] for r in rs]
         details.append({"flow": spec, "id": t["id"], "reasons": reasons,
@@ -588,9 +692,8 @@ def check_single(a):
         if hit:
             chk.fail(f"{len(hit)} records carry the collector port {a.no_port}: {hit[0]}")
     if a.no_extra:
-        known = {a.ino << 32 | i for i in truth}
-        extra = [f for f in flows if f not in known and not is_probe(flows[f])]
-        chk.info["probe_flows"] = sum(1 for f in flows if f not in known and is_probe(flows[f]))
+        extra = [f for f in unpaired if not is_probe(flows[f])]
+        chk.info["probe_flows"] = sum(1 for f in unpaired if is_probe(flows[f]))
         if extra:
             chk.fail(f"{len(extra)} exported flows match no conntrack entry, e.g. "
                      f"{flows[extra[0]][0]}")
@@ -605,8 +708,11 @@ def check_vanish(a):
     adopted them (--lower) and conntrack's final ones (--upper)."""
     chk = Check()
     flows = by_flow(load_jsonl(a.records))
-    lower = {e["id"]: e for e in parse_ct(a.lower)}
-    upper = {e["id"]: e for e in parse_ct(a.upper)}
+    check_flow_ids(chk, flows)
+    lower = {entry_key(a.ino, e): e for e in parse_ct(a.lower)}
+    upper = {entry_key(a.ino, e): e for e in parse_ct(a.upper)}
+    pairs, _ = pair_flows(flows, list(upper.values()), a.ino)
+    fid_of = {entry_key(a.ino, t): f for t, f in pairs}
     out = []
     for spec in a.expect:
         proto, sport = (int(x) for x in spec.split(":")[:2])
@@ -615,7 +721,7 @@ def check_vanish(a):
             chk.fail(f"{spec}: ground truth incomplete")
             continue
         i = ids[0]
-        rs = flows.get(a.ino << 32 | i, [])
+        rs = flows[fid_of[i]] if fid_of.get(i) is not None else []
         finals = [r for r in rs if r["end_reason"] != 2]
         got = {k: sum(r[k] for r in rs) for k in ("packets", "octets", "rev_packets", "rev_octets")}
         out.append({"flow": spec, "records": [(r["packets"], r["rev_packets"], r["end_reason"]) for r in rs],
@@ -641,23 +747,39 @@ def check_vanish(a):
 def check_reuse(a):
     """Successive conntrack entries with one 5-tuple (a client reusing its
     source port) are distinct flows: each must be exported under a flowId
-    of its own, with its own counters and one final record."""
+    of its own, with its own counters and one final record. The kernel
+    usually gives them one conntrack id: records pair with the DESTROY
+    events by (netns, conntrack id, tuple) in time order."""
     chk = Check()
     flows = by_flow(load_jsonl(a.records))
+    check_flow_ids(chk, flows)
     ends = [e for e in parse_ct(a.events) if e["event"] == "DESTROY" and e["sport"] == a.sport]
     ids = [e["id"] for e in ends]
     mine = {f: rs for f, rs in flows.items() if rs[0]["sport"] == a.sport}
     finals = sum(1 for rs in mine.values() for r in rs if r["end_reason"] != 2)
     chk.info.update(conntrack_entries=len(ends), distinct_conntrack_ids=len(set(ids)),
                     flow_ids=len(mine), final_records=finals,
-                    records=[(f"{f:#x}", [(r["packets"], r["end_reason"]) for r in rs])
+                    records=[(f"{f:#x}", rs[0].get("ct_id"),
+                              [(r["packets"], r["end_reason"]) for r in rs])
                              for f, rs in mine.items()])
     if finals != len(ends):
         chk.fail(f"{len(ends)} entries ended, {finals} final records", "hard")
     if len(mine) != len(ends):
         chk.fail(f"{len(ends)} successive entries of one 5-tuple (conntrack ids "
                  f"{sorted(set(ids))}) exported under {len(mine)} flowId(s): "
-                 f"flowId = netns << 32 | conntrack id is not unique", "flowid")
+                 f"flowId is not unique")
+    pairs, unpaired = pair_flows(mine, ends, a.ino)
+    for n, (t, fid) in enumerate(pairs):
+        if fid is None:
+            chk.fail(f"entry {n + 1} of {len(ends)} (id={t['id']} {tuple_of(t)}) has no "
+                     f"flowId of its own with netnsInode {a.ino}, conntrackId {t['id']}")
+            continue
+        compare_flow(chk, fid, t, mine[fid], f"reuse entry {n + 1}")
+        if [r["end_reason"] for r in mine[fid]][-1] == 2:
+            chk.fail(f"reuse entry {n + 1} flowId {fid:#x}: no final record")
+    for f in unpaired:
+        chk.fail(f"flowId {f:#x} (conntrackId {mine[f][0].get('ct_id')}) matches no "
+                 f"conntrack entry: {mine[f][0]}")
     chk.done()
 
 

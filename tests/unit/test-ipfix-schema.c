@@ -51,19 +51,23 @@ static void test_template_ids(void **state)
 		uint16_t tid = ctf_ipfix_data_tid(f);
 
 		if (f & CTF_TMPL_PROC)
-			assert_int_equal(tid, 0x420 + (f & 0x1f));
+			assert_int_equal(tid, 0x440 + (f & 0x1f));
 		else
-			assert_int_equal(tid, 0x120 + f);
+			assert_int_equal(tid, 0x140 + f);
 		assert_true(ctf_ipfix_is_data_tid(tid));
 		assert_int_equal(ctf_ipfix_tid_flags(tid), f);
 		assert_true((tid & 0xff00) != 0x200);	/* options templates */
 	}
 	/* a stray bit never yields a foreign ID */
-	assert_int_equal(ctf_ipfix_data_tid(0x40 | CTF_TMPL_V6), 0x121);
-	assert_int_equal(ctf_ipfix_data_tid(0x80 | CTF_TMPL_PROC), 0x420);
+	assert_int_equal(ctf_ipfix_data_tid(0x40 | CTF_TMPL_V6), 0x141);
+	assert_int_equal(ctf_ipfix_data_tid(0x80 | CTF_TMPL_PROC), 0x440);
+	/* layout 2 (conntrackId): every ID of layout 1 changed */
+	assert_int_equal(CTF_IPFIX_LAYOUT, 2);
 	assert_false(ctf_ipfix_is_data_tid(CTF_IPFIX_TID_IF_NAME));
 	assert_false(ctf_ipfix_is_data_tid(CTF_IPFIX_TID_RELIABILITY));
-	assert_false(ctf_ipfix_is_data_tid(0x140));
+	assert_false(ctf_ipfix_is_data_tid(0x120));	/* layout 1 */
+	assert_false(ctf_ipfix_is_data_tid(0x428));
+	assert_false(ctf_ipfix_is_data_tid(0x160));
 }
 
 /* The exact field list of the richest template, in wire order. */
@@ -75,7 +79,7 @@ static void test_fields_v6_biflow_nat_live(void **state)
 		"flowId", "sourceIPv6Address", "destinationIPv6Address",
 		"postNATSourceIPv6Address", "postNATDestinationIPv6Address",
 		"flowLabelIPv6", "ingressInterface", "egressInterface", "ctZone", "ctMark",
-		"netnsInode", "sourceTransportPort", "destinationTransportPort",
+		"netnsInode", "conntrackId", "sourceTransportPort", "destinationTransportPort",
 		"postNAPTSourceTransportPort", "postNAPTDestinationTransportPort",
 		"icmpTypeCodeIPv6", "reverseTcpControlBits", "tcpControlBits", "vlanId",
 		"dot1qCustomerVlanId", "protocolIdentifier", "ipClassOfService",
@@ -89,7 +93,7 @@ static void test_fields_v6_biflow_nat_live(void **state)
 	assert_int_equal(n, G_N_ELEMENTS(want));
 	for (size_t i = 0; i < n; i++)
 		assert_string_equal(names[i], want[i]);
-	assert_int_equal(ctf_ipfix_data_wire_len(f), 7 * 8 + 4 * 16 + 6 * 4 + 9 * 2 + 4);
+	assert_int_equal(ctf_ipfix_data_wire_len(f), 7 * 8 + 4 * 16 + 7 * 4 + 9 * 2 + 4);
 }
 
 /* The process template: the same fields, then the process ones. */
@@ -176,6 +180,7 @@ static void test_fields_all_combinations(void **state)
 		assert_int_equal(has(names, n, "postNATSourceIPv6Address"), nat && v6);
 		assert_int_equal(has(names, n, "ctZone"), live);
 		assert_int_equal(has(names, n, "netnsInode"), live);
+		assert_int_equal(has(names, n, "conntrackId"), live);
 		assert_int_equal(has(names, n, "processId"), !!(f & CTF_TMPL_PROC));
 		assert_int_equal(has(names, n, "userName"), !!(f & CTF_TMPL_PROC));
 		assert_int_equal(has(names, n, "containerId"), !!(f & CTF_TMPL_PROC));
@@ -227,7 +232,8 @@ static void test_internal_struct(void **state)
 	fbTemplateFreeUnused(t);
 	assert_int_equal(offsetof(struct ctf_ipfix_proc_rec, comm), 208);
 	assert_int_equal(offsetof(struct ctf_ipfix_if_name, name), 8);
-	assert_int_equal(offsetof(struct ctf_ipfix_rec, tmpl), 184);
+	assert_int_equal(offsetof(struct ctf_ipfix_rec, ct_id), 160);
+	assert_int_equal(offsetof(struct ctf_ipfix_rec, tmpl), 188);
 	assert_int_equal(sizeof(struct ctf_ipfix_rec), 192);
 }
 
@@ -240,7 +246,7 @@ static void test_enterprise(void **state)
 	const struct ctf_ipfix_enterprise_ie *e = ctf_ipfix_enterprise_ies(&n);
 
 	assert_non_null(s);
-	assert_int_equal(n, 9);
+	assert_int_equal(n, 10);
 	assert_int_equal(ctf_ipfix_schema_pen(s), 4242);
 	for (size_t i = 0; i < n; i++) {
 		bool str = e[i].type == FB_STRING;
@@ -260,6 +266,12 @@ static void test_enterprise(void **state)
 	ie = fbInfoModelGetElementByName(ctf_ipfix_schema_model(s), "tcpRttMicroseconds");
 	assert_int_equal(ie->num, CTF_IE_TCP_RTT_US);
 	assert_int_equal(ie->flags & 0xff0000, FB_UNITS_MICROSECONDS);
+	ie = fbInfoModelGetElementByName(ctf_ipfix_schema_model(s), "conntrackId");
+	assert_non_null(ie);
+	assert_int_equal(ie->num, CTF_IE_CONNTRACK_ID);
+	assert_int_equal(ie->num, 10);
+	assert_int_equal(ie->type, FB_UINT_32);
+	assert_int_equal(ie->flags & 0xff00, FB_IE_IDENTIFIER);
 	/* IANA's userName (371), not an enterprise one */
 	ie = fbInfoModelGetElementByName(ctf_ipfix_schema_model(s), "userName");
 	assert_int_equal(ie->ent, 0);
@@ -310,7 +322,7 @@ static struct ctf_record given_v4_tcp(void)
 		.sport = 40000, .dport = 443, .tcp_flags = 0x1b, .rev_tcp_flags = 0x12,
 		.vlan = 100, .inner_vlan = 200, .family = 4, .proto = 6, .tos = 0xb8,
 		.end_reason = CTF_END_EOF, .ct_zone = 7, .ct_mark = 0xdeadbeef,
-		.netns_ino = 4026531840u,
+		.netns_ino = 4026531840u, .ct_id = 0x9abcdef0,
 	};
 
 	addr4(&r.src, 10, 0, 0, 1);
@@ -597,7 +609,7 @@ static void expect_decoded(const struct ctf_record *r, unsigned base,
 
 	ctf_ipfix_rec_from_record(r, base, &want);
 	if (!(want.tmpl & CTF_TMPL_LIVE))
-		want.ct_zone = want.ct_mark = want.netns_ino = 0;
+		want.ct_zone = want.ct_mark = want.netns_ino = want.ct_id = 0;
 	if (!(want.tmpl & CTF_TMPL_BIFLOW)) {
 		want.rev_octets = want.rev_packets = 0;
 		want.rev_tcp_flags = 0;
@@ -654,6 +666,7 @@ static void test_round_trip_biflow(void **state)
 	/* spot checks against the record itself, not the mapping */
 	assert_int_equal(g_array_index(d.recs, struct ctf_ipfix_rec, 0).octets, 123456789012);
 	assert_int_equal(g_array_index(d.recs, struct ctf_ipfix_rec, 0).ct_mark, 0xdeadbeef);
+	assert_int_equal(g_array_index(d.recs, struct ctf_ipfix_rec, 0).ct_id, 0x9abcdef0);
 	assert_int_equal(g_array_index(d.recs, struct ctf_ipfix_rec, 1).flow_label, 0xabcde);
 	assert_int_equal(g_array_index(d.recs, struct ctf_ipfix_rec, 2).post_sport, 61000);
 	assert_int_equal(d.n_rel, 2);	/* at session start and at finish */
@@ -667,7 +680,7 @@ static void test_round_trip_biflow(void **state)
 
 		assert_int_equal(d.flow_keys[f], ctf_ipfix_flow_key_indicator(f));
 	}
-	assert_int_equal(d.n_ie_types, 9);
+	assert_int_equal(d.n_ie_types, 10);
 	assert_int_equal(d.ifs->len, 0);	/* no table given: no interface records */
 	for (guint i = 0; i < d.procs->len; i++)
 		assert_false(g_array_index(d.procs, struct decoded_proc, i).has);
@@ -687,7 +700,7 @@ static void test_round_trip_uniflow(void **state)
 	recs[2].rev_packets = recs[2].rev_octets = 0;	/* no reply: one record */
 	recs[2].rev_tcp_flags = 0;
 	for (int i = 0; i < 3; i++)
-		recs[i].ct_zone = recs[i].ct_mark = recs[i].netns_ino = 0;
+		recs[i].ct_zone = recs[i].ct_mark = recs[i].netns_ino = recs[i].ct_id = 0;
 	path = export_to_file(true, false, recs, 3);
 	decode_file(path, &d);
 	assert_int_equal(d.recs->len, 5);
@@ -837,7 +850,7 @@ static void test_round_trip_proc(void **state)
 			assert_false(p->has);
 	}
 	/* spot checks against the literals, not the helpers */
-	assert_int_equal(g_array_index(d.tids, uint16_t, 1), 0x42a);
+	assert_int_equal(g_array_index(d.tids, uint16_t, 1), 0x44a);
 	assert_string_equal(g_array_index(d.procs, struct decoded_proc, 1).exe, "/usr/bin/curl");
 	assert_int_equal(g_array_index(d.procs, struct decoded_proc, 1).container_len, 0);
 	assert_int_equal(g_array_index(d.procs, struct decoded_proc, 2).comm_len, 1);
