@@ -39,12 +39,58 @@ struct pid_entry {
 	int64_t expires_us;
 };
 
+/*
+ * Unconnected UDP sockets (a resolver, a statsd client, a DNS server)
+ * make a new conntrack entry per peer, all owned by one socket: remember
+ * the socket by its local endpoint for a moment instead of asking
+ * sock_diag again for every new peer. Connected sockets and TCP are per
+ * flow and never cached. The short life bounds the only risk, a port
+ * closed and bound again by another program within it.
+ */
+#define UDP_CACHE_US (1000 * 1000)
+#define UDP_CACHE_MAX 4096
+
+struct udp_key {
+	struct ctf_addr local;
+	uint32_t netns;
+	uint16_t lport;
+	uint8_t family;
+	uint8_t pad;
+};
+
+struct udp_entry {
+	struct udp_key key;
+	struct ctf_diag_sock sock;
+	int64_t expires_us;
+};
+
+static guint udp_key_hash(gconstpointer p)
+{
+	const struct udp_key *k = p;
+	guint h = k->netns ^ ((guint)k->lport << 16) ^ k->family;
+
+	for (size_t i = 0; i < 16; i += 4) {
+		uint32_t a;
+
+		memcpy(&a, k->local.b + i, 4);
+		h = (h ^ a) * 16777619u;
+	}
+	return h;
+}
+
+static gboolean udp_key_equal(gconstpointer a, gconstpointer b)
+{
+	return memcmp(a, b, sizeof(struct udp_key)) == 0;
+}
+
+
 struct ctf_proc_enricher {
 	struct ctf_proc_enricher_config cfg;
 	struct ctf_proc_owners *owners;
 	GHashTable *netns;		/* name ("" = current) -> struct ns_entry* */
 	GHashTable *pids;		/* pid -> struct pid_entry* */
 	GHashTable *users;		/* uid -> char[33] */
+	GHashTable *udp;		/* struct udp_key* -> struct udp_entry* */
 	struct ctf_proc_enricher_stats stats;
 	uint8_t *buf;			/* CTF_DIAG_BUF_SIZE, lent to every namespace */
 };
@@ -65,6 +111,7 @@ struct sock_result {
 	bool accepted;			/* own is an accepted TCP socket: its
 					 * listener may stand in for it */
 	struct ctf_diag_query q;	/* the query that found own */
+	bool cached;			/* own came from the UDP socket cache */
 };
 
 void ctf_proc_enricher_config_init(struct ctf_proc_enricher_config *cfg)
@@ -99,6 +146,7 @@ struct ctf_proc_enricher *ctf_proc_enricher_new(const struct ctf_proc_enricher_c
 	pe->netns = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, ns_entry_free);
 	pe->pids = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
 	pe->users = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
+	pe->udp = g_hash_table_new_full(udp_key_hash, udp_key_equal, NULL, g_free);
 	pe->buf = g_malloc(CTF_DIAG_BUF_SIZE);
 	pe->owners = ctf_proc_owners_new(&pe->stats, error);
 	if (!pe->owners)
@@ -116,6 +164,8 @@ void ctf_proc_enricher_free(struct ctf_proc_enricher *pe)
 		g_hash_table_destroy(pe->pids);
 	if (pe->users)
 		g_hash_table_destroy(pe->users);
+	if (pe->udp)
+		g_hash_table_destroy(pe->udp);
 	ctf_proc_owners_free(pe->owners);
 	g_free(pe->buf);
 	g_free(pe);
@@ -243,9 +293,59 @@ static bool find_listener(struct ctf_diag_ns *ns, const struct ctf_diag_query *q
 	return true;
 }
 
+static void udp_key_of(struct ctf_diag_ns *ns, const struct ctf_diag_query *q, struct udp_key *k)
+{
+	memset(k, 0, sizeof(*k));
+	k->local = q->local;
+	k->netns = ctf_diag_ns_ino(ns);
+	k->lport = q->lport;
+	k->family = q->family;
+}
+
+static bool udp_cached(struct ctf_proc_enricher *pe, struct ctf_diag_ns *ns,
+		       const struct ctf_diag_query *q, struct ctf_diag_sock *ret)
+{
+	struct udp_key k;
+	struct udp_entry *u;
+
+	if (q->proto != IPPROTO_UDP)
+		return false;
+	udp_key_of(ns, q, &k);
+	u = g_hash_table_lookup(pe->udp, &k);
+	if (!u || u->expires_us < g_get_monotonic_time())
+		return false;
+	*ret = u->sock;
+	return true;
+}
+
+static void udp_remember(struct ctf_proc_enricher *pe, struct ctf_diag_ns *ns,
+			 const struct ctf_diag_query *q, const struct ctf_diag_sock *sock)
+{
+	struct udp_entry *u;
+
+	if (q->proto != IPPROTO_UDP || !sock->remote_any || !sock->inode)
+		return;
+	if (g_hash_table_size(pe->udp) >= UDP_CACHE_MAX)
+		g_hash_table_remove_all(pe->udp);	/* rare: simplest bound */
+	u = g_new0(struct udp_entry, 1);
+	udp_key_of(ns, q, &u->key);
+	u->sock = *sock;
+	u->expires_us = g_get_monotonic_time() + UDP_CACHE_US;
+	g_hash_table_replace(pe->udp, &u->key, u);
+}
+
+static void udp_forget(struct ctf_proc_enricher *pe, struct ctf_diag_ns *ns,
+		       const struct ctf_diag_query *q)
+{
+	struct udp_key k;
+
+	udp_key_of(ns, q, &k);
+	g_hash_table_remove(pe->udp, &k);
+}
+
 static enum sock_outcome find_socket(struct ctf_proc_enricher *pe, struct ctf_diag_ns *ns,
-				     const struct ctf_ct_entry *e, struct sock_result *res,
-				     int *ret_err)
+				     const struct ctf_ct_entry *e, bool use_cache,
+				     struct sock_result *res, int *ret_err)
 {
 	bool any_local = false, any_socket = false;
 
@@ -257,7 +357,14 @@ static enum sock_outcome find_socket(struct ctf_proc_enricher *pe, struct ctf_di
 		if (!ctf_diag_ns_is_local(ns, q.family, &q.local, &q.ifindex))
 			continue;
 		any_local = true;
-		r = find_exact(pe, ns, &q, reply, &res->own);
+		if (use_cache && udp_cached(pe, ns, &q, &res->own)) {
+			r = 0;
+			res->cached = true;
+		} else {
+			r = find_exact(pe, ns, &q, reply, &res->own);
+			if (r == 0)
+				udp_remember(pe, ns, &q, &res->own);
+		}
 		if (r == -ENOENT)
 			continue;
 		if (r < 0) {
@@ -360,11 +467,11 @@ static bool still_held(void *data)
 	struct sock_result res = { 0 };
 	int err = 0;
 
-	return find_socket(h->pe, h->ns, h->e, &res, &err) == SOCK_FOUND && res.inode == h->inode;
+	return find_socket(h->pe, h->ns, h->e, false, &res, &err) == SOCK_FOUND && res.inode == h->inode;
 }
 
 static int lookup(struct ctf_proc_enricher *pe, const char *netns, const struct ctf_ct_entry *e,
-		  struct ctf_proc_info *ret)
+		  bool use_cache, struct ctf_proc_info *ret)
 {
 	struct held_check held = { .pe = pe, .e = e };
 	struct ctf_diag_ns *ns;
@@ -374,7 +481,7 @@ static int lookup(struct ctf_proc_enricher *pe, const char *netns, const struct 
 
 	if (r < 0)
 		return r;
-	switch (find_socket(pe, ns, e, &res, &err)) {
+	switch (find_socket(pe, ns, e, use_cache, &res, &err)) {
 	case SOCK_NOT_LOCAL:
 		pe->stats.not_local++;
 		return -ENOENT;
@@ -400,6 +507,11 @@ static int lookup(struct ctf_proc_enricher *pe, const char *netns, const struct 
 	    find_listener(ns, &res.q, &res))
 		r = ctf_proc_owners_find(pe->owners, res.inode, ctf_diag_ns_ino(ns), &pe->cfg,
 					 NULL, NULL, &pid);
+	if (r < 0 && res.cached) {
+		/* the remembered socket is gone or changed hands: ask again */
+		udp_forget(pe, ns, &res.q);
+		return lookup(pe, netns, e, false, ret);
+	}
 	if (r == 0)
 		r = pid_info(pe, pid, res.uid, ret);
 	if (r == -EAGAIN)
@@ -429,7 +541,7 @@ int ctf_proc_enricher_lookup(struct ctf_proc_enricher *pe, const char *netns,
 	if (r == -EPROTONOSUPPORT)
 		pe->stats.unsupported++;
 	if (r == 0)
-		r = lookup(pe, netns, e, ret);
+		r = lookup(pe, netns, e, true, ret);
 	if (r < 0) {
 		memset(ret, 0, sizeof(*ret));
 		if (r != -ENOENT && r != -ESRCH && r != -EAGAIN && r != -EPROTONOSUPPORT)
