@@ -185,35 +185,31 @@ static gboolean build_exporter(struct convert *c, const struct convert_opts *o, 
 
 	ctf_export_config_init(&ecfg);
 	ecfg.uniflow = o->uniflow;
-	if (o->odid != UNSET) {
-		if (!check_range("--odid", o->odid, 0, UINT32_MAX, error))
+	const struct {
+		const char *name;
+		gint64 value, lo, hi;
+		void *target;
+		size_t size;		/* of *target */
+	} nums[] = {
+		{ "--odid", o->odid, 0, UINT32_MAX, &ecfg.odid, sizeof(ecfg.odid) },
+		{ "--pen", o->pen, 1, UINT32_MAX, &ecfg.pen, sizeof(ecfg.pen) },
+		{ "--template-refresh", o->template_refresh, 1, 86400, &ecfg.template_refresh_s,
+		  sizeof(ecfg.template_refresh_s) },
+		{ "--udp-rate", o->udp_rate, 0, 10000000, &ecfg.udp_rate, sizeof(ecfg.udp_rate) },
+		{ "--reconnect", o->reconnect, 1, 86400, &ecfg.reconnect_min_s,
+		  sizeof(ecfg.reconnect_min_s) },
+		{ "--queue", o->queue, 0, 1000000000, &ecfg.queue_max, sizeof(ecfg.queue_max) },
+	};
+
+	for (size_t i = 0; i < G_N_ELEMENTS(nums); i++) {
+		if (nums[i].value == UNSET)
+			continue;
+		if (!check_range(nums[i].name, nums[i].value, nums[i].lo, nums[i].hi, error))
 			return FALSE;
-		ecfg.odid = (uint32_t)o->odid;
-	}
-	if (o->pen != UNSET) {
-		if (!check_range("--pen", o->pen, 1, UINT32_MAX, error))
-			return FALSE;
-		ecfg.pen = (uint32_t)o->pen;
-	}
-	if (o->template_refresh != UNSET) {
-		if (!check_range("--template-refresh", o->template_refresh, 1, 86400, error))
-			return FALSE;
-		ecfg.template_refresh_s = (unsigned)o->template_refresh;
-	}
-	if (o->udp_rate != UNSET) {
-		if (!check_range("--udp-rate", o->udp_rate, 0, 10000000, error))
-			return FALSE;
-		ecfg.udp_rate = (unsigned)o->udp_rate;
-	}
-	if (o->reconnect != UNSET) {
-		if (!check_range("--reconnect", o->reconnect, 1, 86400, error))
-			return FALSE;
-		ecfg.reconnect_min_s = (unsigned)o->reconnect;
-	}
-	if (o->queue != UNSET) {
-		if (!check_range("--queue", o->queue, 0, 1000000000, error))
-			return FALSE;
-		ecfg.queue_max = (size_t)o->queue;
+		if (nums[i].size == sizeof(uint32_t))
+			*(uint32_t *)nums[i].target = (uint32_t)nums[i].value;
+		else
+			*(uint64_t *)nums[i].target = (uint64_t)nums[i].value;
 	}
 	c->ex = ctf_exporter_new(&ecfg, error);
 	if (!c->ex)
