@@ -267,7 +267,7 @@ static void print_summary(struct run *r)
 
 		ctf_enrich_thread_get_stats(r->enrich, &es);
 		g_printerr("ctflow run: enrichment: %" G_GUINT64_FORMAT " new flows looked up, owner "
-			   "found for %" G_GUINT64_FORMAT ", %" G_GUINT64_FORMAT " not local, %"
+			   "found for %" G_GUINT64_FORMAT ", %" G_GUINT64_FORMAT " without a local socket, %"
 			   G_GUINT64_FORMAT " missed; %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT
 			   " records with an owner, %" G_GUINT64_FORMAT " with interfaces\n",
 			   es.flows_new, es.proc_hits, es.proc_not_local, es.proc_misses,

@@ -76,7 +76,7 @@ static const char *end_reason_str(uint8_t r, char buf[8])
 	switch (r) {
 	case CTF_END_IDLE: return "idle";
 	case CTF_END_ACTIVE: return "active";
-	case CTF_END_EOF: return "end";	/* FIN/RST or DESTROY */
+	case CTF_END_EOF: return "detected";	/* end of flow detected: FIN/RST, DESTROY */
 	case CTF_END_FORCED: return "forced";
 	case CTF_END_RESOURCES: return "resources";
 	}

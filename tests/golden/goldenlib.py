@@ -585,7 +585,7 @@ _TEXT_REST = re.compile(
     r"pkts (?P<pk>\d+)/(?P<rpk>\d+) bytes (?P<oc>\d+)/(?P<roc>\d+)"
     r"(?: flags (?P<fl>\S+)/(?P<rfl>\S+))? end (?P<reason>\S+) flow (?P<fid>\d+)"
     r"(?: vlan (?P<vlan>\d+)/(?P<ivlan>\d+))?")
-_TEXT_REASONS = {"idle": 1, "active": 2, "eof": 3, "end": 3, "forced": 4,
+_TEXT_REASONS = {"idle": 1, "active": 2, "eof": 3, "end": 3, "detected": 3, "forced": 4,
                  "resources": 5, "full": 5}
 _FLAG_LETTERS = {"F": 0x01, "S": 0x02, "R": 0x04, "P": 0x08, "A": 0x10, "U": 0x20,
                  "E": 0x40, "C": 0x80, "N": 0x100}
