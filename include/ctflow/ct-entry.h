@@ -69,3 +69,6 @@ int ctf_ct_parse(const struct nlmsghdr *nlh, struct ctf_ct_entry *ret);
 
 /* Whether the entry is NATed: the reply tuple is not the original reversed. */
 bool ctf_ct_entry_is_nat(const struct ctf_ct_entry *e);
+
+/* The same for a pair of tuples kept apart from their entry. */
+bool ctf_ct_tuples_are_nat(const struct ctf_ct_tuple *orig, const struct ctf_ct_tuple *reply);

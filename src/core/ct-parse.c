@@ -389,8 +389,11 @@ int ctf_ct_parse(const struct nlmsghdr *nlh, struct ctf_ct_entry *ret)
 
 bool ctf_ct_entry_is_nat(const struct ctf_ct_entry *e)
 {
-	const struct ctf_ct_tuple *o = &e->orig, *r = &e->reply;
+	return ctf_ct_tuples_are_nat(&e->orig, &e->reply);
+}
 
+bool ctf_ct_tuples_are_nat(const struct ctf_ct_tuple *o, const struct ctf_ct_tuple *r)
+{
 	if (memcmp(&o->src, &r->dst, sizeof(o->src)) != 0 ||
 	    memcmp(&o->dst, &r->src, sizeof(o->dst)) != 0)
 		return true;

@@ -112,13 +112,6 @@ static bool is_icmp(uint8_t family, uint8_t proto)
 	return proto == (family == 4 ? 1 : 58);
 }
 
-static bool tuple_is_nat(const struct ctf_ct_tuple *o, const struct ctf_ct_tuple *r)
-{
-	return memcmp(&o->src, &r->dst, sizeof(o->src)) != 0 ||
-	       memcmp(&o->dst, &r->src, sizeof(o->dst)) != 0 ||
-	       o->sport != r->dport || o->dport != r->sport;
-}
-
 static uint32_t current_gen(struct ctf_ct_table *t, uint32_t netns)
 {
 	return GPOINTER_TO_UINT(g_hash_table_lookup(t->dump_gen, GUINT_TO_POINTER(netns)));
@@ -145,7 +138,7 @@ static void record_init(const struct ct_flow *f, struct ctf_record *r)
 	r->ct_zone = f->key.zone;
 	r->ct_mark = f->mark;
 	r->netns_ino = f->key.netns;
-	if (tuple_is_nat(o, &f->reply)) {
+	if (ctf_ct_tuples_are_nat(o, &f->reply)) {
 		r->nat = true;
 		r->post_src = f->reply.dst;
 		r->post_dst = f->reply.src;
