@@ -34,18 +34,12 @@ void ctf_export_thread_set_interfaces(struct ctf_export_thread *th, GArray *name
 /* The thread as a record sink (records only). */
 struct ctf_record_sink ctf_export_thread_sink(struct ctf_export_thread *th);
 
-/* Records handed over but not yet given to the exporter. */
-guint64 ctf_export_thread_backlog(struct ctf_export_thread *th);
-
 /**
  * ctf_export_thread_finish - drain, ctf_exporter_finish(), join
  *
- * Returns the exporter's verdict; the exporter stays readable through
- * ctf_export_thread_exporter() until ctf_export_thread_free().
+ * Returns the exporter's verdict.
  */
 gboolean ctf_export_thread_finish(struct ctf_export_thread *th, GError **error);
-
-const struct ctf_exporter *ctf_export_thread_exporter(const struct ctf_export_thread *th);
 
 /* Frees (after finish, or stops the thread without flushing). NULL ok. */
 void ctf_export_thread_free(struct ctf_export_thread *th);

@@ -22,7 +22,6 @@ struct ctf_export_thread {
 	GAsyncQueue *queue;
 	GThread *thread;
 	struct batch *cur;		/* producer's batch being filled */
-	gssize backlog;			/* records queued, atomically updated */
 	gboolean finished;
 	gboolean finish_ok;
 	GError *finish_error;
@@ -48,7 +47,6 @@ static gpointer export_main(gpointer data)
 		if (b) {
 			for (guint i = 0; i < b->n; i++)
 				ctf_exporter_push(th->ex, &b->recs[i]);
-			g_atomic_pointer_add(&th->backlog, -(gssize)b->n);
 			if (b->stop) {
 				g_free(b);
 				break;
@@ -95,7 +93,6 @@ void ctf_export_thread_push(struct ctf_export_thread *th, const struct ctf_recor
 		th->cur->interfaces = NULL;
 	}
 	th->cur->recs[th->cur->n++] = *rec;
-	g_atomic_pointer_add(&th->backlog, 1);
 	if (th->cur->n == BATCH_RECORDS)
 		hand_over(th, FALSE);
 }
@@ -130,11 +127,6 @@ void ctf_export_thread_set_interfaces(struct ctf_export_thread *th, GArray *name
 	g_async_queue_push(th->queue, b);
 }
 
-guint64 ctf_export_thread_backlog(struct ctf_export_thread *th)
-{
-	return (guint64)g_atomic_pointer_get(&th->backlog);
-}
-
 gboolean ctf_export_thread_finish(struct ctf_export_thread *th, GError **error)
 {
 	if (!th->finished) {
@@ -149,11 +141,6 @@ gboolean ctf_export_thread_finish(struct ctf_export_thread *th, GError **error)
 		return FALSE;
 	}
 	return th->finish_ok;
-}
-
-const struct ctf_exporter *ctf_export_thread_exporter(const struct ctf_export_thread *th)
-{
-	return th->ex;
 }
 
 void ctf_export_thread_free(struct ctf_export_thread *th)
