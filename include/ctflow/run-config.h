@@ -22,7 +22,8 @@ struct ctf_run_config {
 	char *format;			/* text | json (view when no collector) */
 	struct ctf_export_config export;
 	/* [conntrack] */
-	char **netns;			/* names or paths; none: the current one */
+	char **netns;			/* names or paths, or "all"; none: the current one */
+	unsigned netns_scan_s;		/* netns = all: rescan period (default 5) */
 	unsigned active_timeout_s;	/* interim records and dumps (default 60) */
 	size_t rcvbuf;			/* bytes (default 64 MiB) */
 	bool reliable;			/* kernel reliable delivery (default off) */
@@ -36,6 +37,11 @@ struct ctf_run_config {
 	unsigned sample_every;		/* 1-in-N packets besides SYNs (default 64) */
 	unsigned snaplen;		/* bytes per sample (default 128) */
 	char **capture_interfaces;	/* sample only these; none = all */
+	/* [daemon] */
+	char *user;			/* drop to this user when started as root */
+	char *log_level;		/* error|warning|message|info|debug */
+	char *log_target;		/* auto|stderr|journal */
+	char *metrics;			/* ADDR:PORT of the Prometheus endpoint, NULL: off */
 	/* [filter] */
 	char **protos;
 	char **cidrs;

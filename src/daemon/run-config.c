@@ -60,7 +60,9 @@ static const struct opt opts[] = {
 	{ "export", "queue", 0, T_SIZE, OFF(export.queue_max), 0, 1000000000, NULL, NULL, 0, "N",
 	  "TCP: records held per collector while it is down" },
 	{ "conntrack", "netns", 0, T_STRV, OFF(netns), 0, 0, NULL, NULL, 0, "NAME",
-	  "Network namespace to read (name under /run/netns or a path; repeatable)" },
+	  "Network namespace to read (name under /run/netns, a path, or 'all'; repeatable)" },
+	{ "conntrack", "netns-scan", 0, T_UINT, OFF(netns_scan_s), 1, 3600, NULL, NULL, 0, "S",
+	  "With netns = all: look for new and vanished namespaces every S seconds" },
 	{ "conntrack", "active-timeout", 0, T_UINT, OFF(active_timeout_s), 1, 86400, NULL, NULL, 0,
 	  "S", "Interim record for long flows every S seconds (one table dump)" },
 	{ "conntrack", "rcvbuf", 0, T_SIZE, OFF(rcvbuf), 65536, (uint64_t)1 << 31, NULL, NULL, 0,
@@ -85,6 +87,14 @@ static const struct opt opts[] = {
 	  "Bytes captured per sampled packet" },
 	{ "enrich", "capture-interface", 0, T_STRV, OFF(capture_interfaces), 0, 0, NULL, NULL, 0,
 	  "IFACE", "Sample packets on this interface only (repeatable; default: all)" },
+	{ "daemon", "user", 'u', T_STR, OFF(user), 0, 0, NULL, NULL, 0, "USER",
+	  "Started as root: switch to USER after opening sockets, keeping only needed capabilities" },
+	{ "daemon", "log-level", 0, T_ENUM, OFF(log_level), 0, 0, "error|warning|message|info|debug",
+	  NULL, 0, "LEVEL", "Log messages of LEVEL and more severe" },
+	{ "daemon", "log-target", 0, T_ENUM, OFF(log_target), 0, 0, "auto|stderr|journal", NULL, 0,
+	  "TARGET", "Where logs go; auto: the journal when stderr is connected to it" },
+	{ "daemon", "metrics", 0, T_STR, OFF(metrics), 0, 0, NULL, NULL, 0, "ADDR:PORT",
+	  "Serve Prometheus metrics on http://ADDR:PORT/metrics (off when empty)" },
 	{ "filter", "proto", 0, T_STRV, OFF(protos), 0, 0, NULL, NULL, 0, "PROTO",
 	  "Report only these protocols (tcp, udp, icmp, ... or numbers; repeatable)" },
 	{ "filter", "cidr", 0, T_STRV, OFF(cidrs), 0, 0, NULL, NULL, 0, "CIDR",
@@ -110,6 +120,9 @@ void ctf_run_config_init(struct ctf_run_config *cfg)
 	cfg->sampling = true;
 	cfg->sample_every = 64;
 	cfg->snaplen = 128;
+	cfg->netns_scan_s = 5;
+	cfg->log_level = g_strdup("message");
+	cfg->log_target = g_strdup("auto");
 }
 
 void ctf_run_config_clear(struct ctf_run_config *cfg)
@@ -321,6 +334,41 @@ static gboolean load_file(struct ctf_run_config *cfg, const char *path, GError *
 	return TRUE;
 }
 
+/* --- environment ------------------------------------------------------ */
+
+/* CTFLOW_<GROUP>_<KEY>, upper case, '-' as '_': CTFLOW_EXPORT_COLLECTOR. */
+static char *env_name(const struct opt *o)
+{
+	g_autofree char *n = g_strdup_printf("CTFLOW_%s_%s", o->group, o->key);
+
+	g_strdelimit(n, "-", '_');
+	return g_ascii_strup(n, -1);
+}
+
+/* Between the file and the command line: container images are configured
+ * this way. Lists are comma-separated as in the file. */
+static gboolean load_env(struct ctf_run_config *cfg, char **envp, GError **error)
+{
+	for (size_t i = 0; i < G_N_ELEMENTS(opts); i++) {
+		const struct opt *o = &opts[i];
+		g_autofree char *name = env_name(o);
+		g_autofree char *acc = NULL;
+		const char *v = g_environ_getenv(envp, name);
+		g_autofree char *val = NULL;
+
+		if (!v)
+			continue;
+		val = g_strstrip(g_strdup(v));
+		if (apply(cfg, o, val, false))
+			continue;
+		acc = accepted(o);
+		g_set_error(error, CTF_ERROR, CTF_ERROR_USAGE, "environment %s='%s': expected %s",
+			    name, val, acc);
+		return FALSE;
+	}
+	return TRUE;
+}
+
 /* --- command line ----------------------------------------------------- */
 
 struct cli_state {
@@ -399,13 +447,16 @@ gboolean ctf_run_config_load(struct ctf_run_config *cfg, int *argc, char ***argv
 	g_autofree GOptionEntry *entries = build_entries(&st.config_path);
 	g_autoptr(GOptionContext) ctx = g_option_context_new("- export conntrack flows as IPFIX");
 	GOptionGroup *grp = g_option_group_new("run", "ctflow run options", "Options", &st, NULL);
+	g_auto(GStrv) envp = g_get_environ();
 	gboolean ok = FALSE;
 
 	ctf_run_config_init(cfg);
 	g_option_group_add_entries(grp, entries);
 	g_option_context_set_main_group(ctx, grp);
 	g_option_context_set_description(ctx,
-		"Values on the command line override the configuration file.\n"
+		"Values on the command line override the environment (CTFLOW_<GROUP>_<KEY>,\n"
+		"e.g. CTFLOW_EXPORT_COLLECTOR), which overrides the configuration file\n"
+		"(-c FILE, or CTFLOW_CONFIG).\n"
 		"Exit status: 0 ok, 1 runtime failure, 2 usage or configuration error.\n");
 	if (!g_option_context_parse(ctx, argc, argv, error))
 		goto out;
@@ -413,7 +464,11 @@ gboolean ctf_run_config_load(struct ctf_run_config *cfg, int *argc, char ***argv
 		g_set_error(error, CTF_ERROR, CTF_ERROR_USAGE, "unexpected argument '%s'", (*argv)[1]);
 		goto out;
 	}
+	if (!st.config_path && g_getenv("CTFLOW_CONFIG") && *g_getenv("CTFLOW_CONFIG"))
+		st.config_path = g_strdup(g_getenv("CTFLOW_CONFIG"));
 	if (st.config_path && !load_file(cfg, st.config_path, error))
+		goto out;
+	if (!load_env(cfg, envp, error))
 		goto out;
 	ok = apply_cli(cfg, st.pairs, error);
 	if (ok && ret_config_path)
