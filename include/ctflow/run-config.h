@@ -50,6 +50,10 @@ struct ctf_run_config {
 };
 
 void ctf_run_config_init(struct ctf_run_config *cfg);
+
+/* The option table, for documentation checks: @i from 0 to n_keys - 1. */
+size_t ctf_run_config_n_keys(void);
+void ctf_run_config_key(size_t i, const char **ret_group, const char **ret_key);
 void ctf_run_config_clear(struct ctf_run_config *cfg);
 
 /**

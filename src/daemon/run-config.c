@@ -105,6 +105,18 @@ static const struct opt opts[] = {
 	  "Report only flows with this conntrack mark (repeatable)" },
 };
 
+size_t ctf_run_config_n_keys(void)
+{
+	return G_N_ELEMENTS(opts);
+}
+
+void ctf_run_config_key(size_t i, const char **ret_group, const char **ret_key)
+{
+	g_return_if_fail(i < G_N_ELEMENTS(opts));
+	*ret_group = opts[i].group;
+	*ret_key = opts[i].key;
+}
+
 void ctf_run_config_init(struct ctf_run_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));

@@ -98,6 +98,19 @@ static void test_every_key(void **state)
 		"max-flows = 5000\n"
 		"set-sysctls = false\n"
 		"activate = no\n"
+		"netns-scan = 30\n"
+		"[enrich]\n"
+		"process = false\n"
+		"interfaces = no\n"
+		"sampling = 0\n"
+		"sample-every = 0\n"
+		"snaplen = 96\n"
+		"capture-interface = eth0, eth1\n"
+		"[daemon]\n"
+		"user = nobody\n"
+		"log-level = debug\n"
+		"log-target = journal\n"
+		"metrics = [::1]:9477\n"
 		"[filter]\n"
 		"proto = tcp, 17\n"
 		"cidr = 10.0.0.0/8\n"
@@ -120,6 +133,17 @@ static void test_every_key(void **state)
 	assert_int_equal(c.max_flows, 5000);
 	assert_false(c.set_sysctls);
 	assert_false(c.activate);
+	assert_int_equal(c.netns_scan_s, 30);
+	assert_false(c.enrich_process);
+	assert_false(c.enrich_interfaces);
+	assert_false(c.sampling);
+	assert_int_equal(c.sample_every, 0);
+	assert_int_equal(c.snaplen, 96);
+	assert_string_equal(c.capture_interfaces[1], "eth1");
+	assert_string_equal(c.user, "nobody");
+	assert_string_equal(c.log_level, "debug");
+	assert_string_equal(c.log_target, "journal");
+	assert_string_equal(c.metrics, "[::1]:9477");
 	assert_string_equal(c.protos[1], "17");
 	assert_string_equal(c.cidrs[0], "10.0.0.0/8");
 	assert_string_equal(c.zones[0], "3");
@@ -161,6 +185,13 @@ static void test_bad_values_name_file_line_key(void **state)
 		{ "[export]\nodid = 4294967296\n", "odid = '4294967296'" },
 		{ "\n\n[conntrack]\nrcvbuff = 1M\n", ":4: unknown key 'rcvbuff' in [conntrack]" },
 		{ "[nosuch]\nx = 1\n", "unknown key 'x' in [nosuch]" },
+		{ "[conntrack]\nnetns-scan = 0\n", "netns-scan = '0': expected a whole number from 1 to 3600" },
+		{ "[enrich]\nsnaplen = 63\n", "[enrich] snaplen = '63': expected a whole number from 64 to 65535" },
+		{ "[enrich]\nsample-every = 65537\n", "sample-every = '65537'" },
+		{ "[enrich]\nprocess = on\n", "process = 'on': expected true or false" },
+		{ "[daemon]\nlog-level = verbose\n", "log-level = 'verbose': expected one of error|warning|message|info|debug" },
+		{ "[daemon]\nlog-target = syslog\n", "log-target = 'syslog': expected one of auto|stderr|journal" },
+		{ "[daemon]\nusr = x\n", "unknown key 'usr' in [daemon]" },
 		{ "[conntrack\n", "" },
 		{ "no group\n", "" },
 	};
@@ -231,6 +262,89 @@ static void test_reload_reads_file_again(void **state)
 	g_unlink(path);
 }
 
+/* Every option from CTFLOW_<GROUP>_<KEY>; the CLI still wins. */
+static void test_environment(void **state)
+{
+	const char *extra[] = { "--active-timeout", "7", NULL };
+	struct ctf_run_config c;
+	g_autofree char *msg = NULL;
+
+	g_setenv("CTFLOW_CONNTRACK_ACTIVE_TIMEOUT", "9", TRUE);
+	g_setenv("CTFLOW_CONNTRACK_MAX_FLOWS", "2k", TRUE);
+	g_setenv("CTFLOW_EXPORT_COLLECTOR", " udp://127.0.0.1:9, file:/tmp/x ", TRUE);
+	g_setenv("CTFLOW_DAEMON_LOG_LEVEL", "info", TRUE);
+	g_setenv("CTFLOW_ENRICH_PROCESS", "false", TRUE);
+	assert_null(load(&c, "[conntrack]\nmax-flows = 5\nactive-timeout = 3\n", extra));
+	assert_int_equal(c.active_timeout_s, 7);	/* CLI > environment */
+	assert_int_equal(c.max_flows, 2048);		/* environment > file */
+	assert_int_equal(g_strv_length(c.collectors), 2);
+	assert_string_equal(c.collectors[1], "file:/tmp/x");
+	assert_string_equal(c.log_level, "info");
+	assert_false(c.enrich_process);
+	ctf_run_config_clear(&c);
+
+	g_setenv("CTFLOW_CONNTRACK_MAX_FLOWS", "many", TRUE);
+	msg = load(&c, NULL, NULL);
+	assert_non_null(msg);
+	assert_non_null(strstr(msg, "environment CTFLOW_CONNTRACK_MAX_FLOWS='many': expected a number"));
+	g_unsetenv("CTFLOW_CONNTRACK_ACTIVE_TIMEOUT");
+	g_unsetenv("CTFLOW_CONNTRACK_MAX_FLOWS");
+	g_unsetenv("CTFLOW_EXPORT_COLLECTOR");
+	g_unsetenv("CTFLOW_DAEMON_LOG_LEVEL");
+	g_unsetenv("CTFLOW_ENRICH_PROCESS");
+}
+
+/* CTFLOW_CONFIG names the file when -c is not given. */
+static void test_config_from_environment(void **state)
+{
+	g_autofree char *path = write_conf("[conntrack]\nactive-timeout = 11\n");
+	struct ctf_run_config c;
+
+	g_setenv("CTFLOW_CONFIG", path, TRUE);
+	assert_null(load(&c, NULL, NULL));
+	assert_int_equal(c.active_timeout_s, 11);
+	ctf_run_config_clear(&c);
+	assert_true(g_file_set_contents(path, "[conntrack]\nactive-timeout = x\n", -1, NULL));
+	g_autofree char *msg = load(&c, NULL, NULL);
+	g_unsetenv("CTFLOW_CONFIG");
+	g_unlink(path);
+	assert_non_null(msg);
+	assert_non_null(strstr(msg, path));
+}
+
+/* The shipped example documents every key, inside its group. */
+static void test_shipped_example_covers_every_key(void **state)
+{
+	g_autofree char *path = g_build_filename(CTF_SOURCE_ROOT, "conf", "ctflow.conf", NULL);
+	g_autofree char *text = NULL;
+	g_auto(GStrv) lines = NULL;
+
+	assert_true(g_file_get_contents(path, &text, NULL, NULL));
+	lines = g_strsplit(text, "\n", -1);
+	for (size_t i = 0; i < ctf_run_config_n_keys(); i++) {
+		const char *group, *key;
+		const char *in = NULL;
+		bool found = false;
+
+		ctf_run_config_key(i, &group, &key);
+		for (char **l = lines; *l && !found; l++) {
+			const char *t = *l;
+
+			if (*t == '[') {
+				in = t;
+				continue;
+			}
+			if (*t == '#')
+				t++;
+			if (in && !strncmp(in + 1, group, strlen(group)) && in[strlen(group) + 1] == ']' &&
+			    g_str_has_prefix(t, key) && g_str_has_prefix(t + strlen(key), " ="))
+				found = true;
+		}
+		if (!found)
+			fail_msg("conf/ctflow.conf does not show [%s] %s", group, key);
+	}
+}
+
 static void test_shipped_example_is_valid(void **state)
 {
 	g_autofree char *path = g_build_filename(CTF_SOURCE_ROOT, "conf", "ctflow.conf", NULL);
@@ -256,6 +370,9 @@ int main(void)
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_reload_reads_file_again),
 		cmocka_unit_test(test_shipped_example_is_valid),
+		cmocka_unit_test(test_environment),
+		cmocka_unit_test(test_config_from_environment),
+		cmocka_unit_test(test_shipped_example_covers_every_key),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
