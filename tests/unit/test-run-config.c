@@ -345,6 +345,35 @@ static void test_shipped_example_covers_every_key(void **state)
 	}
 }
 
+/* docs/configuration.md has a table row for every key in its group's
+ * section. */
+static void test_reference_covers_every_key(void **state)
+{
+	g_autofree char *path = g_build_filename(CTF_SOURCE_ROOT, "docs", "configuration.md", NULL);
+	g_autofree char *text = NULL;
+	g_auto(GStrv) lines = NULL;
+
+	assert_true(g_file_get_contents(path, &text, NULL, NULL));
+	lines = g_strsplit(text, "\n", -1);
+	for (size_t i = 0; i < ctf_run_config_n_keys(); i++) {
+		const char *group, *key;
+		g_autofree char *hdr = NULL, *row = NULL;
+		bool in = false, found = false;
+
+		ctf_run_config_key(i, &group, &key);
+		hdr = g_strdup_printf("## `[%s]`", group);
+		row = g_strdup_printf("| `%s` |", key);
+		for (char **l = lines; *l && !found; l++) {
+			if (g_str_has_prefix(*l, "## "))
+				in = strcmp(*l, hdr) == 0;
+			else if (in && g_str_has_prefix(*l, row))
+				found = true;
+		}
+		if (!found)
+			fail_msg("docs/configuration.md has no row for [%s] %s", group, key);
+	}
+}
+
 static void test_shipped_example_is_valid(void **state)
 {
 	g_autofree char *path = g_build_filename(CTF_SOURCE_ROOT, "conf", "ctflow.conf", NULL);
@@ -373,6 +402,7 @@ int main(void)
 		cmocka_unit_test(test_environment),
 		cmocka_unit_test(test_config_from_environment),
 		cmocka_unit_test(test_shipped_example_covers_every_key),
+		cmocka_unit_test(test_reference_covers_every_key),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
