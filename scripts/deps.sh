@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Install what ctflow needs to build, test and benchmark on Debian 12.
 # Idempotent: packages already present are not touched; apt-get runs only
-# when something is missing. Usage: scripts/deps.sh [build|run|test]
+# when something is missing. Usage: scripts/deps.sh [build|run|test|container]
 #   build: compile ctflow; run: also what `ctflow run` calls (nft);
-#   test: also the test suites' peers, collectors and tools.
+#   test: also the test suites' peers, collectors and tools;
+#   container: what docker/test.sh needs (podman without a daemon, a base
+#   image made by debootstrap, a real collector); the image builds ctflow
+#   itself, so the build packages are not needed on the host for it.
 set -euo pipefail
 
 build_pkgs=(
@@ -18,6 +21,12 @@ test_pkgs=(
   conntrack nftables iproute2 procps psmisc softflowd time
   iputils-ping
   ulogd2 util-linux
+  groff-base man-db passwd
+)
+
+container_pkgs=(
+  podman buildah runc debootstrap
+  nfdump conntrack nftables iproute2 procps iputils-ping python3-yaml
 )
 
 want=("${build_pkgs[@]}")
@@ -25,7 +34,8 @@ case "${1:-build}" in
   build) ;;
   run) want+=("${run_pkgs[@]}") ;;
   test) want+=("${run_pkgs[@]}" "${test_pkgs[@]}") ;;
-  *) echo "usage: scripts/deps.sh [build|run|test]" >&2; exit 2 ;;
+  container) want=("${container_pkgs[@]}") ;;
+  *) echo "usage: scripts/deps.sh [build|run|test|container]" >&2; exit 2 ;;
 esac
 
 missing=()

@@ -24,7 +24,7 @@ setup() {
 echo "== build (werror) and the unprivileged suites"
 setup build-test -Dwerror=true -Dbuildtype=debugoptimized
 meson test -C build-test --print-errorlogs --num-processes 2 \
-  --suite unit --suite golden --suite corpus --suite export
+  --suite unit --suite golden --suite corpus --suite export --suite install
 
 echo "== build (ASan + UBSan, werror) and every suite"
 setup build-asan -Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug

@@ -19,6 +19,8 @@
 struct ctf_ct_source_config {
 	const char *netns;	/* NULL: the current namespace; a name under
 				 * /run/netns or a path such as /proc/PID/ns/net */
+	const char *label;	/* the namespace in messages and
+				 * ctf_ct_source_name(); NULL: @netns */
 	size_t rcvbuf;		/* requested receive buffer, default 64 MiB */
 	bool reliable;		/* NETLINK_BROADCAST_ERROR + NETLINK_NO_ENOBUFS:
 				 * the kernel drops no event but may slow
@@ -57,7 +59,7 @@ int ctf_ct_source_fd(const struct ctf_ct_source *s);
 /* Inode of the namespace the sockets live in (records carry it). */
 uint32_t ctf_ct_source_netns_ino(const struct ctf_ct_source *s);
 
-const char *ctf_ct_source_name(const struct ctf_ct_source *s);	/* netns name or "host" */
+const char *ctf_ct_source_name(const struct ctf_ct_source *s);	/* label, netns or "host" */
 
 /**
  * ctf_ct_source_read - drain what the kernel has queued, without blocking

@@ -17,6 +17,7 @@
 #include <glib.h>
 
 #include "ctflow/ct-entry.h"
+#include "ctflow/ct-source.h"
 #include "ctflow/record-sink.h"
 
 /* Decides whether an entry is reported at all (user filters, ctflow's own
@@ -84,6 +85,47 @@ void ctf_engine_get_stats(const struct ctf_engine *e, struct ctf_engine_stats *r
 /* Namespaces read, as "name (inode)" strings, for logs. */
 size_t ctf_engine_n_sources(const struct ctf_engine *e);
 const char *ctf_engine_source_name(const struct ctf_engine *e, size_t i);
+
+/* Namespace @i as configured ("host" for the current one), for metric
+ * labels, and the counters of its sockets. */
+const char *ctf_engine_source_netns(const struct ctf_engine *e, size_t i);
+void ctf_engine_source_stats(const struct ctf_engine *e, size_t i,
+			     struct ctf_ct_source_stats *ret);
+
+/**
+ * ctf_engine_is_reading - whether every source is being read
+ *
+ * FALSE before ctf_engine_attach(), after ctf_engine_shutdown(), and
+ * while a source's last read failed with an error other than an overrun;
+ * @reason (may be NULL) then gets why, naming the namespace.
+ */
+gboolean ctf_engine_is_reading(const struct ctf_engine *e, GString *reason);
+
+/**
+ * ctf_engine_add_netns - read one more namespace while running
+ * @path: enters it (ctf_netns_enter(): a name under /run/netns or a path
+ *        such as /proc/PID/fd/N); used during the call only. NULL: the
+ *        current namespace
+ * @label: names it in logs ("NAME (netns INODE)"); NULL: @path
+ *
+ * As at start: opens its sockets (kernel filter included), reads them
+ * when the engine is attached, and adopts its flows with a dump. A
+ * namespace already read (same inode) is left alone. Returns FALSE with
+ * an error naming the namespace when it cannot be entered or read.
+ */
+gboolean ctf_engine_add_netns(struct ctf_engine *e, const char *path, const char *label,
+			      GError **error);
+
+/**
+ * ctf_engine_remove_netns - stop reading the namespace of inode @netns
+ *
+ * As at shutdown for that namespace alone: drains its events, dumps its
+ * table once more and exports every flow still tracked in it with its
+ * last counters and flowEndReason 4; then closes its sockets, so that
+ * the kernel can free the namespace. Returns the records this exported,
+ * or -ENOENT when the namespace was not read.
+ */
+int ctf_engine_remove_netns(struct ctf_engine *e, uint32_t netns);
 
 void ctf_engine_free(struct ctf_engine *e);
 

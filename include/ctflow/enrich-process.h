@@ -42,7 +42,8 @@
  * thread); the thread briefly enters a network namespace the first time
  * it is named, to open that namespace's sockets. sock_diag needs no
  * capability; entering other namespaces needs CAP_SYS_ADMIN, reading
- * other users' /proc/PID/fd and exe CAP_SYS_PTRACE (or root).
+ * other users' /proc/PID/fd CAP_DAC_READ_SEARCH (the directory is theirs,
+ * mode 0500) and CAP_SYS_PTRACE (each link), their exe CAP_SYS_PTRACE.
  */
 #pragma once
 
@@ -92,6 +93,10 @@ struct ctf_proc_enricher_stats {
 	uint64_t proc_scan_us;		/* time spent reading /proc/PID/fd: the
 					 * enricher's main cost */
 	uint64_t proc_fd_denied;	/* /proc/PID/fd directories we could not read */
+	uint64_t owner_reuses;		/* inode -> pid answers already verified in
+					 * this batch (no /proc read) */
+	uint64_t port_dump_skips;	/* UDP port dumps skipped: the port had no
+					 * socket a moment ago */
 	uint32_t netns_open;		/* namespaces with open sockets now */
 	uint32_t inodes_cached;		/* inode -> pid entries now */
 	uint32_t pids_cached;		/* pid -> process entries now */
@@ -152,10 +157,28 @@ int ctf_proc_enricher_lookup(struct ctf_proc_enricher *pe, const char *netns,
 int ctf_proc_enricher_refresh_tcp(struct ctf_proc_enricher *pe, const char *netns,
 				  const struct ctf_ct_entry *e, struct ctf_proc_info *ret);
 
+/**
+ * ctf_proc_enricher_begin_batch - the lookups that follow are for flows
+ * whose NEW events were all read before this call
+ *
+ * Within a batch an owner (socket inode -> pid) verified once in /proc is
+ * not verified again: that read came after every event of the batch, which
+ * is all that reading again for each lookup would prove. A burst of flows
+ * from one socket then costs one /proc read instead of one per flow. An
+ * enricher never told verifies every lookup.
+ */
+void ctf_proc_enricher_begin_batch(struct ctf_proc_enricher *pe);
+
 /* Close the sockets of @netns (NULL: the current one), e.g. when ctflow
  * stops watching it; a namespace deleted and re-created under the same
  * name is also noticed by the enricher within a second. */
 void ctf_proc_enricher_forget_netns(struct ctf_proc_enricher *pe, const char *netns);
+
+/* Open the sockets of @netns now rather than at its first lookup:
+ * entering a namespace needs CAP_SYS_ADMIN, which ctflow may not keep
+ * after start-up (privdrop.h). 0 or a negative errno (-ENODEV: it cannot
+ * be entered). */
+int ctf_proc_enricher_open_netns(struct ctf_proc_enricher *pe, const char *netns);
 
 void ctf_proc_enricher_get_stats(const struct ctf_proc_enricher *pe,
 				 struct ctf_proc_enricher_stats *ret);

@@ -49,6 +49,18 @@ void ctf_enrich_config_init(struct ctf_enrich_config *cfg);
 struct ctf_enrich_thread *ctf_enrich_thread_new(const struct ctf_enrich_config *cfg,
 						struct ctf_export_thread *out, GError **error);
 
+/* The same without starting the thread (items handed over wait in the
+ * queue): for a switch of user after the enrichers are open and before
+ * threads run (privdrop.h). Also opens the process enricher's sockets in
+ * every named namespace now instead of at the first lookup. */
+struct ctf_enrich_thread *ctf_enrich_thread_new_paused(const struct ctf_enrich_config *cfg,
+						       struct ctf_export_thread *out,
+						       GError **error);
+
+/* Start a paused thread (no-op when running or finished). What was
+ * handed to a thread that never started is dropped by _free(). */
+void ctf_enrich_thread_start(struct ctf_enrich_thread *th);
+
 struct ctf_record_sink ctf_enrich_thread_sink(struct ctf_enrich_thread *th);
 
 /* Wait until everything handed over so far has been passed on. */
@@ -64,6 +76,14 @@ void ctf_enrich_thread_finish(struct ctf_enrich_thread *th);
 
 /* Snapshot; safe from any thread after finish, approximate before. */
 void ctf_enrich_thread_get_stats(struct ctf_enrich_thread *th, struct ctf_enrich_stats *ret);
+
+/* Which enrichers the thread was started with. */
+void ctf_enrich_thread_enrichers(const struct ctf_enrich_thread *th, bool *ret_process,
+				 bool *ret_interfaces);
+
+/* Items (new flows and records) handed over and not yet passed on; on
+ * the engine's thread, like the sink. */
+uint64_t ctf_enrich_thread_pending(struct ctf_enrich_thread *th);
 
 void ctf_enrich_thread_free(struct ctf_enrich_thread *th);
 

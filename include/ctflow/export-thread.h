@@ -20,6 +20,16 @@ typedef struct ctf_export_thread ctf_export_thread;
 /* Starts the thread; takes ownership of @ex. */
 struct ctf_export_thread *ctf_export_thread_new(struct ctf_exporter *ex);
 
+/* The same without starting the thread: records pushed meanwhile wait in
+ * the queue. For a switch of user between opening the outputs and running
+ * threads (a thread keeps the credentials it was created with; see
+ * privdrop.h). */
+struct ctf_export_thread *ctf_export_thread_new_paused(struct ctf_exporter *ex);
+
+/* Start a paused thread (no-op when running or finished). Finishing a
+ * thread that was never started starts it first. */
+void ctf_export_thread_start(struct ctf_export_thread *th);
+
 /* Copy @rec into the current batch (handed over when full). */
 void ctf_export_thread_push(struct ctf_export_thread *th, const struct ctf_record *rec);
 
@@ -31,6 +41,12 @@ void ctf_export_thread_commit(struct ctf_export_thread *th);
  * Producer side, like push. */
 void ctf_export_thread_set_interfaces(struct ctf_export_thread *th, GArray *names);
 
+/* Hand a new namespace-name table (GArray of struct ctf_netns_name, a
+ * reference is taken) to the exporter. Safe from any thread, unlike the
+ * rest of the producer side: it does not touch the batch being filled, so
+ * records pushed but not yet committed reach the exporter after it. */
+void ctf_export_thread_set_netns(struct ctf_export_thread *th, GArray *names);
+
 /* The thread as a record sink (records only). */
 struct ctf_record_sink ctf_export_thread_sink(struct ctf_export_thread *th);
 
@@ -40,6 +56,18 @@ struct ctf_record_sink ctf_export_thread_sink(struct ctf_export_thread *th);
  * Returns the exporter's verdict.
  */
 gboolean ctf_export_thread_finish(struct ctf_export_thread *th, GError **error);
+
+/* Outputs of the exporter and their counters, from any thread: a copy
+ * the export thread refreshes after every batch and every 100 ms tick
+ * (exact after finish). Output names are those of
+ * ctf_exporter_output_name(). */
+size_t ctf_export_thread_n_outputs(const struct ctf_export_thread *th);
+const char *ctf_export_thread_output_name(const struct ctf_export_thread *th, size_t i);
+void ctf_export_thread_output_stats(struct ctf_export_thread *th, size_t i,
+				    struct ctf_export_stats *ret);
+
+/* Records handed over and not yet given to the exporter; any thread. */
+uint64_t ctf_export_thread_pending(const struct ctf_export_thread *th);
 
 /* Frees (after finish, or stops the thread without flushing). NULL ok. */
 void ctf_export_thread_free(struct ctf_export_thread *th);

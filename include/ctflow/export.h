@@ -68,6 +68,19 @@ struct ctf_if_name {
 	char description[CTF_EXPORT_IF_DESCR_SIZE];	/* interfaceDescription (83) */
 };
 
+/* Network namespace names: ctf_exporter_set_netns() */
+#define CTF_EXPORT_NETNS_NAME_SIZE 256	/* NAME_MAX + 1: a file under /run/netns */
+#define CTF_EXPORT_CONTAINER_ID_SIZE 65	/* 64 hex digits, NUL included */
+#define CTF_EXPORT_MAX_NETNS 16384
+
+/* One network namespace: its inode (the records' netnsInode) with what is
+ * known of it. NUL-terminated UTF-8; "" = not known. */
+struct ctf_netns_name {
+	uint32_t netns;						/* netnsInode (PEN/3) */
+	char name[CTF_EXPORT_NETNS_NAME_SIZE];			/* netnsName (PEN/11) */
+	char container_id[CTF_EXPORT_CONTAINER_ID_SIZE];	/* containerId (PEN/7) */
+};
+
 /* Per-output counters; all monotonic except queued. */
 struct ctf_export_stats {
 	uint64_t records_in;		/* records handed to this output */
@@ -131,6 +144,23 @@ void ctf_exporter_push(struct ctf_exporter *ex, const struct ctf_record *rec);
 gboolean ctf_exporter_set_interfaces(struct ctf_exporter *ex,
 				     const struct ctf_if_name *names, size_t n,
 				     GError **error);
+
+/**
+ * ctf_exporter_set_netns - the names of the network namespaces read
+ * @names: @n entries; copied. Entries with netns 0 are ignored; for a
+ *         repeated netns the last entry wins; bytes that are not UTF-8
+ *         are sent as '?'.
+ *
+ * Exactly as ctf_exporter_set_interfaces(), for the namespace options
+ * records (scope netnsInode, netnsName, containerId; live sessions only):
+ * sent at once when the table changes, at the start of every session and
+ * with every UDP template refresh; nothing when the table is unchanged.
+ * The views print the name beside netnsInode. Returns FALSE with
+ * CTF_ERROR_USAGE when @n exceeds CTF_EXPORT_MAX_NETNS; the table is then
+ * unchanged.
+ */
+gboolean ctf_exporter_set_netns(struct ctf_exporter *ex, const struct ctf_netns_name *names,
+				size_t n, GError **error);
 
 /* Timers: flush partial messages, refresh UDP templates, reconnect TCP.
  * Call at least every flush_ms/2; cheap when nothing is due. */

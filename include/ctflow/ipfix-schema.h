@@ -61,6 +61,7 @@
 #define CTF_IPFIX_TID_FLOW_KEYS	  0x0201	/* RFC 7011 4.4 */
 #define CTF_IPFIX_TID_IE_TYPE	  0x0202	/* RFC 5610 */
 #define CTF_IPFIX_TID_IF_NAME	  0x0203	/* interface names */
+#define CTF_IPFIX_TID_NETNS	  0x0204	/* network namespace names (live) */
 /* Internal template IDs (a separate table in the session). */
 #define CTF_IPFIX_ITID_DATA	  0xff00
 #define CTF_IPFIX_ITID_RELIABILITY 0xff01
@@ -68,6 +69,7 @@
 #define CTF_IPFIX_ITID_IE_TYPE	  0xff03
 #define CTF_IPFIX_ITID_DATA_PROC  0xff04
 #define CTF_IPFIX_ITID_IF_NAME	  0xff05
+#define CTF_IPFIX_ITID_NETNS	  0xff06
 
 /* ctflow's enterprise element numbers (under the configured PEN). */
 #define CTF_IE_CT_ZONE		1
@@ -80,6 +82,7 @@
 #define CTF_IE_TCP_RTT_US	8
 #define CTF_IE_TCP_RETRANS	9
 #define CTF_IE_CONNTRACK_ID	10
+#define CTF_IE_NETNS_NAME	11
 
 /*
  * The internal record: every field any data template carries, in wire
@@ -159,6 +162,15 @@ struct ctf_ipfix_if_name {
 	uint8_t pad[4];			/* paddingOctets, internal only */
 	fbVarfield_t name;		/* interfaceName (82) */
 	fbVarfield_t description;	/* interfaceDescription (83) */
+};
+
+/* Network namespace names (options record, live sessions): scope
+ * netnsInode, so a collector joins it to the data records' netnsInode. */
+struct ctf_ipfix_netns {
+	uint32_t netns;			/* PEN/3 netnsInode (scope) */
+	uint8_t pad[4];			/* paddingOctets, internal only */
+	fbVarfield_t name;		/* PEN/11 netnsName */
+	fbVarfield_t container;		/* PEN/7 containerId */
 };
 
 /* RFC 7011 4.3 Exporting Process Reliability Statistics (options record) */
@@ -253,6 +265,8 @@ fbTemplate_t *ctf_ipfix_flow_keys_template(const struct ctf_ipfix_schema *s,
 					   gboolean internal, GError **error);
 fbTemplate_t *ctf_ipfix_if_name_template(const struct ctf_ipfix_schema *s,
 					 gboolean internal, GError **error);
+fbTemplate_t *ctf_ipfix_netns_template(const struct ctf_ipfix_schema *s,
+				       gboolean internal, GError **error);
 
 /* Octets of one data record on the wire for @flags; with CTF_TMPL_PROC
  * the length when every string is empty (ctf_ipfix_varlen_wire_len()

@@ -175,6 +175,24 @@ gboolean ctf_nft_notrack_install(const char *netns, const struct ctf_notrack_tar
  * that is not there is no error. */
 gboolean ctf_nft_table_remove(const char *netns, const char *table, GError **error);
 
+struct mnl_socket;
+
+/**
+ * ctf_nft_socket_open - an nftables netlink socket bound in @netns
+ *
+ * For removing ctflow's tables later with ctf_nft_table_remove_on(): the
+ * socket stays in the namespace it was opened in, so the removal needs
+ * neither setns() (CAP_SYS_ADMIN) nor running nft (whose capabilities a
+ * process that switched users no longer passes on), only CAP_NET_ADMIN.
+ * NULL with an error when it cannot be opened; close with
+ * mnl_socket_close().
+ */
+struct mnl_socket *ctf_nft_socket_open(const char *netns, GError **error);
+
+/* Delete ctflow's table inet @table through @nl (from
+ * ctf_nft_socket_open()); a table that is not there is no error. */
+gboolean ctf_nft_table_remove_on(struct mnl_socket *nl, const char *table, GError **error);
+
 /* ---- Capabilities -------------------------------------------------- */
 
 /**

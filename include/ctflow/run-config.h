@@ -56,6 +56,9 @@ size_t ctf_run_config_n_keys(void);
 void ctf_run_config_key(size_t i, const char **ret_group, const char **ret_key);
 void ctf_run_config_clear(struct ctf_run_config *cfg);
 
+/* netns = all: follow every network namespace (then the only value). */
+bool ctf_run_config_netns_all(const struct ctf_run_config *cfg);
+
 /**
  * ctf_run_config_load - defaults, then @path (may be NULL), then @argv
  *

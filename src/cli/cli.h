@@ -17,6 +17,7 @@ enum {
 int ctf_cmd_convert(int argc, char **argv);
 int ctf_cmd_run(int argc, char **argv);
 int ctf_cmd_check(int argc, char **argv);
+int ctf_cmd_health(int argc, char **argv);
 
 /* Progress bar on stderr, drawn only when stderr is a terminal. */
 struct ctf_progress;

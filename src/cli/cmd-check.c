@@ -6,8 +6,11 @@
 #include <stdio.h>
 #include <unistd.h>
 
+#include <linux/capability.h>
+
 #include "ctflow/error.h"
 #include "ctflow/kernel-settings.h"
+#include "ctflow/metrics.h"
 #include "ctflow/run-config.h"
 
 #include "cli.h"
@@ -19,6 +22,13 @@ static const char *status_word(enum ctf_check_status st)
 	case CTF_CHECK_WARN: return "WARN";
 	default: return "FAIL";
 	}
+}
+
+static gboolean can_probe(void)
+{
+	uint64_t eff;
+
+	return ctf_caps_effective(&eff, NULL) && ctf_caps_has(eff, CAP_NET_ADMIN);
 }
 
 static enum ctf_check_status check_netns(const char *netns, gboolean probe)
@@ -43,6 +53,22 @@ static enum ctf_check_status check_netns(const char *netns, gboolean probe)
 	return worst;
 }
 
+/* netns = all: the current namespace is checked like any; the others
+ * come and go, so what can be said in advance is whether ctflow may
+ * enter them. */
+static enum ctf_check_status check_netns_all(void)
+{
+	uint64_t eff = 0;
+	bool held = ctf_caps_effective(&eff, NULL) && ctf_caps_has(eff, CAP_SYS_ADMIN);
+
+	printf("netns = all: every network namespace (under /run/netns, and of every process)\n");
+	printf("  %-4s  %-40s %s\n", held ? "ok" : "FAIL", "CAP_SYS_ADMIN", held ? "held" : "missing");
+	if (!held)
+		printf("        -> entering other namespaces (setns) needs it: run as root or grant "
+		       "CAP_SYS_ADMIN\n");
+	return held ? CTF_CHECK_OK : CTF_CHECK_FAIL;
+}
+
 int ctf_cmd_check(int argc, char **argv)
 {
 	g_autoptr(GError) error = NULL;
@@ -56,13 +82,25 @@ int ctf_cmd_check(int argc, char **argv)
 		g_printerr("ctflow check: %s\n", error->message);
 		return CTF_EXIT_USAGE;
 	}
+	if (cfg.metrics && *cfg.metrics) {
+		g_autoptr(GInetSocketAddress) addr = NULL;
+
+		if (!ctf_metrics_parse_address(cfg.metrics, true, &addr, &error)) {
+			g_printerr("ctflow check: %s\n", error->message);
+			ctf_run_config_clear(&cfg);
+			return CTF_EXIT_USAGE;
+		}
+	}
 	printf("configuration: ok\n");
-	named = cfg.netns && cfg.netns[0];
+	named = cfg.netns && cfg.netns[0] && !ctf_run_config_netns_all(&cfg);
+	if (ctf_run_config_netns_all(&cfg))
+		worst = check_netns_all();
 	n = named ? g_strv_length(cfg.netns) : 1;
 	for (size_t i = 0; i < n; i++) {
 		/* The activity probe creates and deletes one entry per family:
-		 * only as root, where it can work. */
-		enum ctf_check_status st = check_netns(named ? cfg.netns[i] : NULL, geteuid() == 0);
+		 * only with CAP_NET_ADMIN, where it can work (root, or a user
+		 * granted it, e.g. by systemd's AmbientCapabilities=). */
+		enum ctf_check_status st = check_netns(named ? cfg.netns[i] : NULL, can_probe());
 
 		worst = MAX(worst, st);
 	}

@@ -19,7 +19,12 @@
 #include "ctflow/export-thread.h"
 #include "ctflow/export-url.h"
 #include "ctflow/kernel-prep.h"
+#include "ctflow/netns-watch.h"
+#include "ctflow/log.h"
+#include "ctflow/metrics.h"
+#include "ctflow/privdrop.h"
 #include "ctflow/run-config.h"
+#include "ctflow/sd-notify.h"
 
 #include "cli.h"
 
@@ -31,6 +36,9 @@ struct run {
 	struct ctf_enrich_thread *enrich;	/* NULL when both enrichers are off */
 	struct ctf_engine *engine;
 	struct ctf_kernel_prep *prep;
+	struct ctf_netns_watch *watch;		/* netns = all, else NULL */
+	struct ctf_metrics_server *metrics;	/* NULL: [daemon] metrics off */
+	struct ctf_privdrop *drop;		/* [daemon] user, planned at start */
 	GMainLoop *loop;
 	int exit_code;
 };
@@ -90,7 +98,8 @@ static struct ctf_export_thread *build_output(const struct ctf_run_config *cfg, 
 		ctf_exporter_add_view(ex, strcmp(cfg->format, "json") == 0 ? CTF_VIEW_JSON
 									  : CTF_VIEW_TEXT, stdout);
 	}
-	return ctf_export_thread_new(g_steal_pointer(&ex));
+	/* started by the caller: at start-up only after the switch of user */
+	return ctf_export_thread_new_paused(g_steal_pointer(&ex));
 }
 
 static struct ctf_enrich_thread *build_enrich(const struct ctf_run_config *cfg,
@@ -102,11 +111,12 @@ static struct ctf_enrich_thread *build_enrich(const struct ctf_run_config *cfg,
 	ec.process = cfg->enrich_process;
 	ec.interfaces = cfg->enrich_interfaces;
 	ec.sampling = cfg->sampling;
-	ec.netns = cfg->netns;
+	/* netns = all: enrichment covers ctflow's own namespace */
+	ec.netns = ctf_run_config_netns_all(cfg) ? NULL : cfg->netns;
 	ec.capture_interfaces = cfg->capture_interfaces;
 	ec.sample_every = cfg->sample_every;
 	ec.snaplen = cfg->snaplen;
-	return ctf_enrich_thread_new(&ec, out, error);
+	return ctf_enrich_thread_new_paused(&ec, out, error);
 }
 
 /* Where the engine's records go: through enrichment when it is on. */
@@ -121,7 +131,8 @@ static struct ctf_engine *build_engine(struct run *r, GError **error)
 	struct ctf_record_sink sink = run_sink(r);
 
 	ctf_engine_config_init(&ec);
-	ec.netns = r->cfg.netns;
+	/* netns = all: the current one now, the others from the watcher */
+	ec.netns = ctf_run_config_netns_all(&r->cfg) ? NULL : r->cfg.netns;
 	ec.rcvbuf = r->cfg.rcvbuf;
 	ec.reliable = r->cfg.reliable;
 	ec.active_timeout_s = r->cfg.active_timeout_s;
@@ -140,6 +151,58 @@ static gboolean finish_output(struct ctf_export_thread *th)
 		return TRUE;
 	g_printerr("ctflow run: %s\n", error ? error->message : "export failed");
 	return FALSE;
+}
+
+/* ---- netns = all: namespaces as the watcher finds them ---------------- */
+
+static void send_netns_names(struct run *r)
+{
+	g_autoptr(GArray) names = NULL;
+
+	if (!r->watch || !r->out)
+		return;
+	names = ctf_netns_watch_names(r->watch);
+	ctf_export_thread_set_netns(r->out, names);
+}
+
+static void on_netns_added(void *userdata, const struct ctf_netns_info *ns)
+{
+	struct run *r = userdata;
+	g_autoptr(GError) error = NULL;
+
+	if (ns->path)	/* ctflow's own was prepared at start */
+		ctf_kernel_prep_add_netns(r->prep, ns->path, ns->label, ns->ino);
+	if (!ctf_engine_add_netns(r->engine, ns->path, ns->label, &error))
+		g_warning("network namespace %s (netns %u): not read: %s",
+			  ns->label ? ns->label : "host", ns->ino, error->message);
+}
+
+static void on_netns_removed(void *userdata, const struct ctf_netns_info *ns)
+{
+	struct run *r = userdata;
+
+	g_message("network namespace %s (netns %u) vanished: no name under /run/netns and no "
+		  "process in it any more", ns->label ? ns->label : "host", ns->ino);
+	ctf_engine_remove_netns(r->engine, ns->ino);
+	ctf_kernel_prep_remove_netns(r->prep, ns->ino, true);
+}
+
+static void on_netns_changed(void *userdata)
+{
+	send_netns_names(userdata);
+}
+
+static gboolean build_watch(struct run *r, GError **error)
+{
+	static const struct ctf_netns_watch_ops ops = {
+		.added = on_netns_added, .removed = on_netns_removed, .changed = on_netns_changed,
+	};
+	struct ctf_netns_watch_config wc;
+
+	ctf_netns_watch_config_init(&wc);
+	wc.scan_s = r->cfg.netns_scan_s;
+	r->watch = ctf_netns_watch_new(&wc, &ops, r, error);
+	return r->watch != NULL;
 }
 
 static gboolean on_stop(gpointer userdata)
@@ -188,6 +251,8 @@ static struct ctf_export_thread *replace_outputs(struct run *r, const struct ctf
 		out = build_output(&view, NULL);
 		ctf_run_config_clear(&view);
 	}
+	if (out)
+		ctf_export_thread_start(out);
 	return out;
 }
 
@@ -195,6 +260,10 @@ static void warn_restart_only(const struct ctf_run_config *a, const struct ctf_r
 {
 	if (!strv_same(a->netns, b->netns) || a->rcvbuf != b->rcvbuf || a->reliable != b->reliable)
 		g_printerr("ctflow run: SIGHUP: netns, rcvbuf and reliable take effect on restart\n");
+	if (g_strcmp0(a->metrics, b->metrics) != 0)
+		g_printerr("ctflow run: SIGHUP: metrics takes effect on restart\n");
+	if (g_strcmp0(a->user, b->user) != 0)
+		g_printerr("ctflow run: SIGHUP: [daemon] user takes effect on restart\n");
 	if (a->enrich_process != b->enrich_process || a->enrich_interfaces != b->enrich_interfaces ||
 	    a->sampling != b->sampling || a->sample_every != b->sample_every ||
 	    a->snaplen != b->snaplen || !strv_same(a->capture_interfaces, b->capture_interfaces))
@@ -223,6 +292,8 @@ static gboolean on_reload(gpointer userdata)
 		return G_SOURCE_CONTINUE;
 	}
 	warn_restart_only(&fresh, &r->cfg);
+	if (!ctf_log_setup(fresh.log_level, fresh.log_target, &error))	/* validated by the load */
+		g_clear_error(&error);
 	keep_outputs = same_outputs(&fresh, &r->cfg);
 	if (!keep_outputs) {
 		r->out = replace_outputs(r, &fresh, &error);
@@ -231,6 +302,7 @@ static gboolean on_reload(gpointer userdata)
 				   error->message);
 		if (r->enrich)
 			ctf_enrich_thread_set_output(r->enrich, r->out);
+		send_netns_names(r);	/* a new exporter knows none */
 	}
 	sink = r->enrich ? ctf_enrich_thread_sink(r->enrich) : ctf_export_thread_sink(r->out);
 	ctf_engine_reconfigure(r->engine, &sink, ctf_ct_filter_match, kernel_filter, filter,
@@ -275,11 +347,36 @@ static void print_summary(struct run *r)
 	}
 }
 
+/* Metrics: a scrape runs on the main context, between engine events, and
+ * only copies counters. */
+static void collect_metrics(GString *out, void *userdata)
+{
+	struct run *r = userdata;
+	struct ctf_metrics_probe p = { .engine = r->engine, .out = r->out, .enrich = r->enrich };
+
+	ctf_metrics_render_probe(out, &p);
+}
+
+static gboolean check_health(GString *reason, void *userdata)
+{
+	struct run *r = userdata;
+
+	return ctf_engine_is_reading(r->engine, reason);
+}
+
 static int setup(struct run *r, GError **error)
 {
 	r->filter = build_filter(&r->cfg, error);
 	if (!r->filter)
 		return CTF_EXIT_USAGE;
+	/* listening before privileges are dropped: any port can be bound */
+	if (r->cfg.metrics && *r->cfg.metrics) {
+		r->metrics = ctf_metrics_server_new(r->cfg.metrics, collect_metrics, check_health,
+						    r, error);
+		if (!r->metrics)
+			return g_error_matches(*error, CTF_ERROR, CTF_ERROR_USAGE) ? CTF_EXIT_USAGE
+										    : CTF_EXIT_FAILURE;
+	}
 	r->prep = ctf_kernel_prep_new(&r->cfg, error);
 	if (!r->prep)
 		return CTF_EXIT_FAILURE;
@@ -294,7 +391,25 @@ static int setup(struct run *r, GError **error)
 	r->engine = build_engine(r, error);
 	if (!r->engine)
 		return CTF_EXIT_FAILURE;
+	if (ctf_run_config_netns_all(&r->cfg) && !build_watch(r, error))
+		return CTF_EXIT_FAILURE;
+	/* every privileged socket is open and no thread runs yet: the one
+	 * moment to switch users (privdrop.h); the threads inherit the result */
+	if (!ctf_privdrop_apply(r->drop, error))
+		return CTF_EXIT_FAILURE;
+	ctf_export_thread_start(r->out);
+	if (r->enrich)
+		ctf_enrich_thread_start(r->enrich);
 	return CTF_EXIT_OK;
+}
+
+/* Type=notify: tell systemd, log (never fail) when that does not work. */
+static void notify(const char *state)
+{
+	int r = ctf_sd_notify(state);
+
+	if (r < 0)
+		g_printerr("ctflow run: telling the service manager %s: %s\n", state, g_strerror(-r));
 }
 
 int ctf_cmd_run(int argc, char **argv)
@@ -310,6 +425,19 @@ int ctf_cmd_run(int argc, char **argv)
 		g_strfreev(r.argv);
 		return CTF_EXIT_USAGE;
 	}
+	if (!ctf_log_setup(r.cfg.log_level, r.cfg.log_target, &error)) {
+		g_printerr("ctflow run: %s\n", error->message);
+		ctf_run_config_clear(&r.cfg);
+		g_strfreev(r.argv);
+		return CTF_EXIT_USAGE;
+	}
+	r.drop = ctf_privdrop_new(&r.cfg, &error);
+	if (!r.drop) {
+		g_printerr("ctflow run: %s\n", error->message);
+		rc = g_error_matches(error, CTF_ERROR, CTF_ERROR_USAGE) ? CTF_EXIT_USAGE
+									: CTF_EXIT_FAILURE;
+		goto out;
+	}
 	rc = setup(&r, &error);
 	if (rc != CTF_EXIT_OK) {
 		g_printerr("ctflow run: %s\n", error->message);
@@ -323,7 +451,21 @@ int ctf_cmd_run(int argc, char **argv)
 	for (size_t i = 0; i < ctf_engine_n_sources(r.engine); i++)
 		g_printerr("ctflow run: reading conntrack events in %s\n",
 			   ctf_engine_source_name(r.engine, i));
+	if (r.metrics) {
+		ctf_metrics_server_attach(r.metrics, NULL);
+		g_printerr("ctflow run: metrics on http://%s/metrics\n",
+			   ctf_metrics_server_address(r.metrics));
+	}
+	notify("READY=1");
+	if (r.watch)
+		ctf_netns_watch_attach(r.watch, NULL);
 	g_main_loop_run(r.loop);
+	/* namespaces stay as they are now: the shutdown ends their flows */
+	g_clear_pointer(&r.watch, ctf_netns_watch_free);
+	notify("STOPPING=1");
+	/* not served while the final dump and the export finish: refused
+	 * rather than left hanging */
+	g_clear_pointer(&r.metrics, ctf_metrics_server_free);
 
 	ctf_engine_shutdown(r.engine);
 	if (r.enrich)
@@ -332,11 +474,14 @@ int ctf_cmd_run(int argc, char **argv)
 		rc = CTF_EXIT_FAILURE;
 	print_summary(&r);
 out:
+	ctf_metrics_server_free(r.metrics);
 	ctf_engine_free(r.engine);
 	ctf_enrich_thread_free(r.enrich);
 	ctf_export_thread_free(r.out);
 	ctf_kernel_prep_free(r.prep);
+	ctf_netns_watch_free(r.watch);
 	ctf_ct_filter_free(r.filter);
+	ctf_privdrop_free(r.drop);
 	ctf_run_config_clear(&r.cfg);
 	g_strfreev(r.argv);
 	if (r.loop)

@@ -16,6 +16,8 @@ static void usage(FILE *fp)
 		"  run               export the kernel's conntrack flows live\n"
 		"  convert FILE...   convert pcap/pcapng captures to IPFIX flow records\n"
 		"  check             validate the configuration and the kernel settings\n"
+		"  health [ADDR:PORT]\n"
+		"                    ask a running 'ctflow run' whether it is healthy\n"
 		"\n"
 		"  ctflow COMMAND --help   options of a command\n"
 		"  ctflow --version        print the version\n"
@@ -43,6 +45,8 @@ int main(int argc, char **argv)
 		return ctf_cmd_run(argc - 1, argv + 1);
 	if (strcmp(argv[1], "check") == 0)
 		return ctf_cmd_check(argc - 1, argv + 1);
+	if (strcmp(argv[1], "health") == 0)
+		return ctf_cmd_health(argc - 1, argv + 1);
 	if (strcmp(argv[1], "convert") == 0)
 		return ctf_cmd_convert(argc - 1, argv + 1);
 	fprintf(stderr, "ctflow: unknown command '%s'\n", argv[1]);

@@ -4,24 +4,27 @@
  * Memory and speed are the product here (bench/: <= 200 bytes per open
  * flow, >= 50 % of a bare libpcap read loop), which is why this table does
  * not use GHashTable (one allocation per flow, ~40 bytes of bucket arrays,
- * hash and equal called through pointers) and why no list is touched per
- * packet:
+ * hash and equal called through pointers) and why a packet touches no
+ * memory but its index slot and its own flow:
  *  - flows are 128 bytes (two cache lines) in 2 MiB chunks backed by huge
  *    pages where the kernel allows (the table is far larger than the
  *    caches, so TLB misses would otherwise dominate), addressed by 32-bit
  *    index and recycled through a free list;
  *  - an open-addressing index of (hash, index) pairs, linear probing,
- *    backward-shift deletion, grown at half load;
- *  - open flows sit on an LRU list (moved to its tail by each packet; the
- *    neighbours' lines are prefetched with the batch), closed TCP flows on
- *    a "closing" list in order of close time, with the same links. The
- *    heads give the next idle expiry, the next linger expiry and the
- *    eviction victim (the least recently active flow) in O(1);
+ *    backward-shift deletion, grown at half load; batches of packets find
+ *    their slots and flows with overlapping prefetches;
+ *  - the exact LRU order (idle expiry, eviction) is kept lazily: open
+ *    flows sit in age buckets by the time of their last packet as it was
+ *    when they were filed, a packet only stamps its flow, and only the
+ *    oldest bucket is ever put in exact order (see "age buckets" below).
+ *    Closed TCP flows sit on a "closing" list in order of close time;
  *  - the active timeout is settled lazily: before a packet is counted,
  *    settle() decides from the flow's own times whether an active split
  *    (or an idle end, or a linger end) fell due in between and emits
  *    exactly the records the eager rules would have. A flow that gets no
- *    more packets has its split settled when it leaves the table.
+ *    more packets has its split settled when it leaves the table;
+ *  - expire() runs only when something can be due: due_us is a lower
+ *    bound of the next idle, linger or bucket deadline.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -59,7 +62,7 @@ enum flow_state_bits {
 	F_LIVE = 1 << 4,	/* in use (not on the free list) */
 };
 
-/* Two cache lines: the first holds what every packet reads. */
+/* Two cache lines: the first holds the key and what most packets write. */
 struct flow {
 	struct flow_key key;
 	uint16_t tcp_flags[2];	/* [0] initiator, [1] responder */
@@ -69,16 +72,26 @@ struct flow {
 	uint32_t packets[2];	/* a record is split before these could wrap */
 	uint64_t close_us;	/* when F_CLOSING was set */
 	uint64_t flow_id;
-	uint32_t prev, next;	/* in the LRU list, or the closing list once closing */
+	uint64_t last_seq;	/* packet number of the last packet: LRU order */
+	uint32_t prev, next;	/* in an age bucket, or the closing list once closing */
 	uint16_t icmp_type_code;
 	uint8_t tos;
 	uint8_t state;
-	uint8_t pad[12];
+	uint8_t age;		/* ring position of its age bucket */
+	uint8_t pad[3];
 };
 _Static_assert(sizeof(struct flow) == 128, "a flow is two cache lines");
 
 struct list {
 	uint32_t head, tail;
+};
+
+/* Open flows whose last packet, when they were filed here, fell in one
+ * bucket-width of time. See "age buckets". */
+struct age_bucket {
+	struct list l;
+	uint32_t count;
+	bool sorted;		/* l is in exact LRU order */
 };
 
 struct slot {
@@ -91,6 +104,7 @@ struct ctf_flow_table {
 	ctf_flow_emit_fn emit;
 	void *userdata;
 	uint64_t now_us;
+	uint64_t due_us;	/* expire() has nothing to do before this */
 
 	struct flow **chunks;
 	uint32_t n_chunks;
@@ -101,7 +115,11 @@ struct ctf_flow_table {
 	uint32_t mask;		/* slots - 1 */
 	uint32_t count;
 
-	struct list lru;	/* open flows, least recently active first */
+	struct age_bucket *ages;	/* ring of age buckets */
+	uint32_t age_mask;	/* ring size - 1 */
+	unsigned int age_shift;	/* a bucket is 2^age_shift us wide */
+	uint64_t age_head;	/* oldest bucket that may hold flows */
+	uint32_t n_open;	/* flows in the age buckets */
 	struct list closing;	/* closed TCP flows, in order of close time */
 
 	struct ctf_flow_table_stats stats;
@@ -185,11 +203,6 @@ static void slab_release(struct ctf_flow_table *t, uint32_t idx)
 
 /* --- lists ---------------------------------------------------------- */
 
-static struct list *list_of(struct ctf_flow_table *t, const struct flow *f)
-{
-	return (f->state & F_CLOSING) ? &t->closing : &t->lru;
-}
-
 static void list_unlink(struct ctf_flow_table *t, struct list *l, uint32_t i)
 {
 	struct flow *f = flow_at(t, i);
@@ -216,6 +229,126 @@ static void list_append(struct ctf_flow_table *t, struct list *l, uint32_t i)
 	else
 		l->head = i;
 	l->tail = i;
+}
+
+/* --- age buckets: the LRU order, kept lazily ------------------------- */
+
+/*
+ * Exact LRU order is the order of the flows' last packets (last_seq; by
+ * time, last_us follows it). A list moved on every packet would cost each
+ * packet two more cache misses (its neighbours), so instead:
+ *  - an open flow is filed in the bucket of its last_us (buckets are
+ *    2^age_shift us wide, at most idle/16, in a ring) and stays there when
+ *    more packets come: a packet only stamps last_us and last_seq;
+ *  - only the oldest bucket is ever needed in order (for idle expiry and
+ *    eviction). It is then sorted once: flows stamped since they were
+ *    filed move on to their newer bucket, the rest are put in exact
+ *    order. While it stays sorted, a packet to one of its flows moves that
+ *    flow to the bucket of its new time (the tail of the order).
+ * Each flow is sorted about once per idle period instead of moved per
+ * packet, and the records and their order are those of an eager LRU list.
+ */
+static inline uint64_t age_of(const struct ctf_flow_table *t, uint64_t us)
+{
+	return us >> t->age_shift;
+}
+
+static inline struct age_bucket *age_bucket(struct ctf_flow_table *t, uint64_t age)
+{
+	return &t->ages[age & t->age_mask];
+}
+
+static void age_file(struct ctf_flow_table *t, uint32_t idx, uint64_t age)
+{
+	struct age_bucket *b = age_bucket(t, age);
+
+	if (t->n_open == 0 || age < t->age_head) {
+		t->age_head = age;
+		/* its flows can be idle from then on */
+		t->due_us = MIN(t->due_us, (age << t->age_shift) + t->cfg.idle_timeout_us);
+	}
+	list_append(t, &b->l, idx);
+	b->count++;
+	flow_at(t, idx)->age = (uint8_t)(age & t->age_mask);
+	t->n_open++;
+}
+
+static void age_unlink(struct ctf_flow_table *t, uint32_t idx)
+{
+	struct age_bucket *b = &t->ages[flow_at(t, idx)->age];
+
+	list_unlink(t, &b->l, idx);
+	if (--b->count == 0)
+		b->sorted = false;
+	t->n_open--;
+}
+
+/* A packet to a flow of the sorted bucket: it becomes the most recent. */
+static inline void age_touch(struct ctf_flow_table *t, uint32_t idx, uint64_t now)
+{
+	if (!t->ages[flow_at(t, idx)->age].sorted)
+		return;
+	age_unlink(t, idx);
+	age_file(t, idx, age_of(t, now));
+}
+
+struct age_rank {
+	uint64_t last_us;
+	uint64_t last_seq;
+	uint32_t idx;
+};
+
+static int age_rank_cmp(const void *a, const void *b)
+{
+	const struct age_rank *x = a, *y = b;
+
+	if (x->last_us != y->last_us)
+		return x->last_us < y->last_us ? -1 : 1;
+	return x->last_seq < y->last_seq ? -1 : x->last_seq > y->last_seq;
+}
+
+/* Put bucket @age in exact LRU order; flows stamped since they were filed
+ * move on to the bucket of their last packet. */
+static void age_sort(struct ctf_flow_table *t, uint64_t age)
+{
+	struct age_bucket *b = age_bucket(t, age);
+	struct age_rank *r = g_new(struct age_rank, b->count);
+	uint32_t n = 0, i = b->l.head;
+
+	while (i != NIL) {
+		struct flow *f = flow_at(t, i);
+		uint32_t next = f->next;
+
+		if (age_of(t, f->last_us) != age) {
+			age_unlink(t, i);
+			age_file(t, i, age_of(t, f->last_us));
+		} else {
+			r[n++] = (struct age_rank){ f->last_us, f->last_seq, i };
+		}
+		i = next;
+	}
+	qsort(r, n, sizeof(*r), age_rank_cmp);
+	b->l.head = b->l.tail = NIL;
+	for (uint32_t k = 0; k < n; k++)
+		list_append(t, &b->l, r[k].idx);
+	b->sorted = n > 0;
+	g_free(r);
+}
+
+/* The least recently active open flow if it was filed at or before bucket
+ * @limit (its order is settled then), else NIL. */
+static uint32_t age_oldest(struct ctf_flow_table *t, uint64_t limit)
+{
+	while (t->n_open > 0 && t->age_head <= limit) {
+		struct age_bucket *b = age_bucket(t, t->age_head);
+
+		if (b->count > 0 && !b->sorted)
+			age_sort(t, t->age_head);
+		if (b->count > 0)
+			return b->l.head;
+		t->age_head++;
+	}
+	return NIL;
 }
 
 /* --- key and hash ---------------------------------------------------- */
@@ -336,6 +469,20 @@ static void index_grow(struct ctf_flow_table *t)
 	t->mask = new_mask;
 }
 
+/* memcmp() of two keys, inlined: it runs for every packet. */
+static inline bool key_equal(const struct flow_key *a, const struct flow_key *b)
+{
+	const uint8_t *p = (const uint8_t *)a, *q = (const uint8_t *)b;
+	uint64_t d = 0;
+	uint32_t x, y;
+
+	for (int i = 0; i < 40; i += 8)
+		d |= load64(p + i) ^ load64(q + i);
+	memcpy(&x, p + 40, 4);
+	memcpy(&y, q + 40, 4);
+	return (d | (x ^ y)) == 0;
+}
+
 /* Returns the slot position of @k, or the empty slot where it would go. */
 static uint32_t index_find(struct ctf_flow_table *t, const struct flow_key *k,
 			   uint32_t hash)
@@ -347,11 +494,21 @@ static uint32_t index_find(struct ctf_flow_table *t, const struct flow_key *k,
 
 		if (!s->idx1)
 			return i;
-		if (s->hash == hash &&
-		    memcmp(&flow_at(t, s->idx1 - 1)->key, k, sizeof(*k)) == 0)
+		if (s->hash == hash && key_equal(&flow_at(t, s->idx1 - 1)->key, k))
 			return i;
 		i = (i + 1) & t->mask;
 	}
+}
+
+/* The flow a lookup of @hash will most likely find, without reading any
+ * flow (only the hash): NIL when there is none. */
+static inline uint32_t index_guess(const struct ctf_flow_table *t, uint32_t hash)
+{
+	uint32_t i = hash & t->mask;
+
+	while (t->slots[i].idx1 && t->slots[i].hash != hash)
+		i = (i + 1) & t->mask;
+	return t->slots[i].idx1 - 1;
 }
 
 /* Backward-shift deletion keeps linear probing free of tombstones. */
@@ -434,7 +591,10 @@ static void flow_release(struct ctf_flow_table *t, uint32_t idx)
 	struct flow *f = flow_at(t, idx);
 
 	index_remove(t, index_find(t, &f->key, key_hash(&f->key)));
-	list_unlink(t, list_of(t, f), idx);
+	if (f->state & F_CLOSING)
+		list_unlink(t, &t->closing, idx);
+	else
+		age_unlink(t, idx);
 	f->state = 0;
 	slab_release(t, idx);
 	t->count--;
@@ -468,8 +628,31 @@ static bool settle(struct ctf_flow_table *t, struct flow *f, uint64_t now)
 	return t_idle <= now;
 }
 
-/* End what is due at the heads: lingering TCP flows, then idle flows. A
- * flow's active split, if due, is settled on the way out. */
+/* The earliest time expire() can have work: the closing head's end, and
+ * the idle end of the oldest open flow (a lower bound of it while the
+ * oldest bucket is not sorted). */
+static uint64_t next_due(struct ctf_flow_table *t)
+{
+	const struct ctf_flow_table_config *c = &t->cfg;
+	uint64_t due = UINT64_MAX;
+
+	if (t->closing.head != NIL) {
+		const struct flow *f = flow_at(t, t->closing.head);
+
+		due = MIN(f->close_us + c->close_linger_us, f->last_us + c->idle_timeout_us);
+	}
+	if (t->n_open > 0) {
+		const struct age_bucket *b = age_bucket(t, t->age_head);
+		uint64_t oldest = b->sorted ? flow_at(t, b->l.head)->last_us :
+				  t->age_head << t->age_shift;
+
+		due = MIN(due, oldest + c->idle_timeout_us);
+	}
+	return due;
+}
+
+/* End what is due at the heads: lingering TCP flows, then idle flows in
+ * LRU order. A flow's active split, if due, is settled on the way out. */
 static void expire(struct ctf_flow_table *t, uint64_t now)
 {
 	const struct ctf_flow_table_config *c = &t->cfg;
@@ -481,22 +664,28 @@ static void expire(struct ctf_flow_table *t, uint64_t now)
 			break;	/* idle < linger and packets since the close: later */
 		flow_release(t, i);
 	}
-	while ((i = t->lru.head) != NIL && flow_at(t, i)->last_us + c->idle_timeout_us <= now) {
-		settle(t, flow_at(t, i), now);
-		flow_release(t, i);
+	if (now >= c->idle_timeout_us) {
+		uint64_t deadline = now - c->idle_timeout_us;
+
+		while ((i = age_oldest(t, age_of(t, deadline))) != NIL &&
+		       flow_at(t, i)->last_us <= deadline) {
+			settle(t, flow_at(t, i), now);
+			flow_release(t, i);
+		}
 	}
+	t->due_us = next_due(t);
 }
 
 /* Make room: the least recently active flow ends with reason 5. A flow
  * that is closing goes first: its end was seen, it only lingers. */
 static void evict(struct ctf_flow_table *t)
 {
-	uint32_t i = t->closing.head != NIL ? t->closing.head : t->lru.head;
+	uint32_t lru = age_oldest(t, UINT64_MAX);
+	uint32_t i = t->closing.head != NIL ? t->closing.head : lru;
 	struct flow *f = flow_at(t, i);
 
-	if (t->closing.head != NIL && t->lru.head != NIL &&
-	    flow_at(t, t->lru.head)->last_us < f->last_us)
-		f = flow_at(t, i = t->lru.head);
+	if (t->closing.head != NIL && lru != NIL && flow_at(t, lru)->last_us < f->last_us)
+		f = flow_at(t, i = lru);
 	if (f->state & F_CLOSING) {
 		emit_record(t, f, CTF_END_EOF);
 	} else {
@@ -526,10 +715,11 @@ static uint32_t flow_create(struct ctf_flow_table *t, const struct flow_key *k,
 	f->state = F_LIVE | (src_is_lo ? F_INIT_IS_LO : 0);
 	f->flow_id = ++t->stats.flows_created;
 	f->last_us = t->now_us;
+	f->last_seq = t->stats.packets;
 	pos = index_find(t, k, hash);
 	t->slots[pos].hash = hash;
 	t->slots[pos].idx1 = idx + 1;
-	list_append(t, &t->lru, idx);
+	age_file(t, idx, age_of(t, t->now_us));
 	t->count++;
 	t->stats.flows_active = t->count;
 	if (t->count > t->stats.flows_peak)
@@ -545,10 +735,12 @@ static void tcp_track(struct ctf_flow_table *t, uint32_t idx, int dir, uint16_t 
 	if (flags & CTF_TCP_FIN)
 		f->state |= dir ? F_FIN_REV : F_FIN_FWD;
 	if ((flags & CTF_TCP_RST) || (f->state & (F_FIN_FWD | F_FIN_REV)) == (F_FIN_FWD | F_FIN_REV)) {
-		list_unlink(t, &t->lru, idx);
+		age_unlink(t, idx);
 		f->state |= F_CLOSING;
 		f->close_us = now;
 		list_append(t, &t->closing, idx);
+		t->due_us = MIN(t->due_us, now + MIN(t->cfg.close_linger_us,
+						     t->cfg.idle_timeout_us));
 	}
 }
 
@@ -569,14 +761,12 @@ static void account(struct ctf_flow_table *t, uint32_t idx, const struct ctf_pac
 	if (dir == 0 && f->packets[0] == 0)
 		f->tos = pkt->tos;
 	f->last_us = now;
+	f->last_seq = t->stats.packets;
 	f->packets[dir]++;
 	f->octets[dir] += pkt->ip_len;
 	if (f->state & F_CLOSING)
 		return;		/* lingering: stays in close-time order */
-	if (t->lru.tail != idx) {
-		list_unlink(t, &t->lru, idx);
-		list_append(t, &t->lru, idx);
-	}
+	age_touch(t, idx, now);
 	if (pkt->proto == 6 && pkt->has_ports) {
 		f->tcp_flags[dir] |= pkt->tcp_flags;
 		tcp_track(t, idx, dir, pkt->tcp_flags, now);
@@ -593,7 +783,10 @@ static void add_keyed(struct ctf_flow_table *t, const struct ctf_packet *pkt,
 {
 	uint32_t pos, idx;
 
-	ctf_flow_table_advance(t, pkt->ts_us);
+	if (pkt->ts_us > t->now_us)
+		t->now_us = pkt->ts_us;
+	if (t->now_us >= t->due_us)
+		expire(t, t->now_us);
 	t->stats.packets++;
 	pos = index_find(t, k, hash);
 	if (t->slots[pos].idx1) {
@@ -631,8 +824,8 @@ void ctf_flow_table_add_packet(struct ctf_flow_table *t, const struct ctf_packet
  * The table is far larger than the caches, so each packet costs two
  * memory round trips (its index slot, then its flow). In a batch they are
  * issued for every packet first, and overlap: hashes and slot prefetches,
- * then flow prefetches, then the packets in order. Prefetches are only
- * hints; each packet still does its full lookup.
+ * then the flow each slot run points to, then the packets in order.
+ * Prefetches are only hints; each packet still does its full lookup.
  */
 #define BATCH 32
 
@@ -652,26 +845,13 @@ void ctf_flow_table_add_packets(struct ctf_flow_table *t, const struct ctf_packe
 			__builtin_prefetch(&t->slots[hashes[i] & t->mask]);
 		}
 		for (size_t i = 0; i < m; i++) {
-			uint32_t idx1 = t->slots[hashes[i] & t->mask].idx1;
+			uint32_t idx = index_guess(t, hashes[i]);
 
-			if (idx1) {
-				struct flow *f = flow_at(t, idx1 - 1);
+			if (idx != NIL) {
+				struct flow *f = flow_at(t, idx);
 
 				__builtin_prefetch(f, 1);
 				__builtin_prefetch((char *)f + 64, 1);
-			}
-		}
-		/* LRU neighbours, unlinked when each packet moves its flow */
-		for (size_t i = 0; i < m; i++) {
-			uint32_t idx1 = t->slots[hashes[i] & t->mask].idx1;
-
-			if (idx1) {
-				const struct flow *f = flow_at(t, idx1 - 1);
-
-				if (f->prev != NIL)
-					__builtin_prefetch((char *)flow_at(t, f->prev) + 64, 1);
-				if (f->next != NIL)
-					__builtin_prefetch((char *)flow_at(t, f->next) + 64, 1);
 			}
 		}
 		for (size_t i = 0; i < m; i++)
@@ -686,6 +866,35 @@ void ctf_flow_table_advance(struct ctf_flow_table *t, uint64_t now_us)
 	expire(t, t->now_us);
 }
 
+/* Buckets at most idle/16 wide: a ring of 64 covers every open flow. */
+static void age_init(struct ctf_flow_table *t)
+{
+	uint64_t width = t->cfg.idle_timeout_us / 16;
+	uint32_t ring = 1;
+
+	t->age_shift = 0;
+	while ((2ull << t->age_shift) <= width)
+		t->age_shift++;
+	/* open flows span the buckets from now - idle to now */
+	while (ring < (t->cfg.idle_timeout_us >> t->age_shift) + 3)
+		ring *= 2;
+	g_assert(ring <= 256);	/* struct flow keeps the position in a byte */
+	t->ages = g_new0(struct age_bucket, ring);
+	t->age_mask = ring - 1;
+	for (uint32_t i = 0; i < ring; i++)
+		t->ages[i].l.head = t->ages[i].l.tail = NIL;
+}
+
+static void lists_reset(struct ctf_flow_table *t)
+{
+	for (uint32_t i = 0; i <= t->age_mask; i++)
+		t->ages[i] = (struct age_bucket){ .l = { NIL, NIL } };
+	t->n_open = 0;
+	t->age_head = 0;
+	t->closing.head = t->closing.tail = NIL;
+	t->due_us = UINT64_MAX;
+}
+
 static void table_reset(struct ctf_flow_table *t)
 {
 	for (uint32_t i = 0; i < t->n_chunks; i++)
@@ -698,8 +907,7 @@ static void table_reset(struct ctf_flow_table *t)
 	t->slots = table_alloc0((t->mask + 1) * sizeof(struct slot));
 	t->count = 0;
 	t->stats.flows_active = 0;
-	t->lru.head = t->lru.tail = NIL;
-	t->closing.head = t->closing.tail = NIL;
+	lists_reset(t);
 }
 
 /* Every flow leaves, so nothing needs unlinking: walk the slab in memory
@@ -732,8 +940,8 @@ struct ctf_flow_table *ctf_flow_table_new(const struct ctf_flow_table_config *cf
 	t->free_head = NIL;
 	t->mask = 1023;
 	t->slots = table_alloc0((t->mask + 1) * sizeof(struct slot));
-	t->lru.head = t->lru.tail = NIL;
-	t->closing.head = t->closing.tail = NIL;
+	age_init(t);
+	lists_reset(t);
 	return t;
 }
 
@@ -751,5 +959,6 @@ void ctf_flow_table_free(struct ctf_flow_table *t)
 		table_free(t->chunks[i], CHUNK_FLOWS * sizeof(struct flow));
 	g_free(t->chunks);
 	table_free(t->slots, ((size_t)t->mask + 1) * sizeof(struct slot));
+	g_free(t->ages);
 	g_free(t);
 }

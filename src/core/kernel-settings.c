@@ -29,6 +29,8 @@
 #include <linux/capability.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netfilter/nfnetlink_conntrack.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter.h>
 
 #include "ctflow/error.h"
 #include "ctflow/kernel-settings.h"
@@ -620,6 +622,107 @@ gboolean ctf_nft_table_remove(const char *netns, const char *table, GError **err
 	return nft_script(netns, script, error);
 }
 
+struct mnl_socket *ctf_nft_socket_open(const char *netns, GError **error)
+{
+	struct ctf_netns_scope scope;
+	struct mnl_socket *nl;
+	int err = 0;
+
+	if (!ctf_netns_enter(netns, &scope, NULL, error))
+		return NULL;
+	nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
+	if (!nl || mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0)
+		err = errno;
+	ctf_netns_leave(&scope);
+	if (err) {
+		if (nl)
+			mnl_socket_close(nl);
+		ctf_set_error_errno(error, err, "opening an nftables netlink socket in %s",
+				    netns ? netns : "the current namespace");
+		return NULL;
+	}
+	return nl;
+}
+
+/* BATCH_BEGIN and BATCH_END around nf_tables requests: the kernel only
+ * takes them inside a batch. */
+static void put_batch_marker(struct mnl_nlmsg_batch *b, uint16_t type, uint32_t seq)
+{
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(mnl_nlmsg_batch_current(b));
+	struct nfgenmsg *nfg;
+
+	nlh->nlmsg_type = type;
+	nlh->nlmsg_flags = NLM_F_REQUEST;
+	nlh->nlmsg_seq = seq;
+	nfg = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfg));
+	nfg->nfgen_family = AF_UNSPEC;
+	nfg->version = NFNETLINK_V0;
+	nfg->res_id = htons(NFNL_SUBSYS_NFTABLES);
+	mnl_nlmsg_batch_next(b);
+}
+
+/* Send one DELTABLE for inet @table in a batch; 0, or a negative errno
+ * (-ENOENT: no such table). */
+static int nft_deltable(struct mnl_socket *nl, const char *table)
+{
+	union {
+		char buf[MNL_SOCKET_BUFFER_SIZE];
+		struct nlmsghdr align;
+	} u;
+	struct mnl_nlmsg_batch *b = mnl_nlmsg_batch_start(u.buf, sizeof(u.buf));
+	uint32_t seq = (uint32_t)g_get_monotonic_time();
+	struct nlmsghdr *nlh;
+	struct nfgenmsg *nfg;
+	ssize_t n;
+	int err;
+
+	put_batch_marker(b, NFNL_MSG_BATCH_BEGIN, seq);
+	nlh = mnl_nlmsg_put_header(mnl_nlmsg_batch_current(b));
+	nlh->nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_DELTABLE;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+	nlh->nlmsg_seq = seq + 1;
+	nfg = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfg));
+	nfg->nfgen_family = NFPROTO_INET;
+	nfg->version = NFNETLINK_V0;
+	mnl_attr_put_strz(nlh, NFTA_TABLE_NAME, table);
+	mnl_nlmsg_batch_next(b);
+	put_batch_marker(b, NFNL_MSG_BATCH_END, seq + 2);
+	n = mnl_socket_sendto(nl, mnl_nlmsg_batch_head(b), mnl_nlmsg_batch_size(b));
+	err = errno;
+	mnl_nlmsg_batch_stop(b);
+	if (n < 0)
+		return -err;
+	/* only the DELTABLE asked for an ack; bounded like any loop over
+	 * kernel input */
+	for (int i = 0; i < 8; i++) {
+		n = mnl_socket_recvfrom(nl, u.buf, sizeof(u.buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (mnl_cb_run(u.buf, n, seq + 1, mnl_socket_get_portid(nl), NULL, NULL) < 0)
+			return -errno;
+		return 0;
+	}
+	return -EPROTO;
+}
+
+gboolean ctf_nft_table_remove_on(struct mnl_socket *nl, const char *table, GError **error)
+{
+	int r;
+
+	if (!nl || !table || !g_str_has_prefix(table, "ctflow_")) {
+		g_set_error(error, CTF_ERROR, CTF_ERROR_USAGE, "not a table of ctflow's: %s",
+			    table ? table : "(null)");
+		return FALSE;
+	}
+	r = nft_deltable(nl, table);
+	if (r == 0 || r == -ENOENT)
+		return TRUE;
+	return ctf_set_error_errno(error, -r, "deleting table inet %s%s", table,
+				   r == -EPERM ? " (CAP_NET_ADMIN is needed)" : "");
+}
+
 /* ---- Capabilities -------------------------------------------------- */
 
 gboolean ctf_caps_effective(uint64_t *ret_caps, GError **error)
@@ -678,9 +781,11 @@ static void check_caps(GPtrArray *items, const char *netns)
 		{ CAP_NET_RAW, "CAP_NET_RAW", CTF_CHECK_WARN,
 		  "needed only for live packet sampling" },
 		{ CAP_SYS_PTRACE, "CAP_SYS_PTRACE", CTF_CHECK_WARN,
-		  "needed only to map flows to processes of other users (/proc/PID/fd)" },
+		  "needed, with CAP_DAC_READ_SEARCH, only to map flows to processes of other "
+		  "users (reading the links in /proc/PID/fd)" },
 		{ CAP_DAC_READ_SEARCH, "CAP_DAC_READ_SEARCH", CTF_CHECK_WARN,
-		  "needed only to map flows to processes of other users (/proc/PID/fd)" },
+		  "needed, with CAP_SYS_PTRACE, only to map flows to processes of other users "
+		  "(listing /proc/PID/fd)" },
 	};
 	g_autoptr(GError) error = NULL;
 	uint64_t eff;

@@ -7,6 +7,7 @@
  * the dump ran is applied before the table decides what vanished.
  */
 #include <errno.h>
+#include <limits.h>
 #include <string.h>
 
 #include <glib-unix.h>
@@ -15,6 +16,7 @@
 #include "ctflow/ct-table.h"
 #include "ctflow/engine.h"
 #include "ctflow/error.h"
+#include "ctflow/kernel-settings.h"
 
 #define LOG_DOMAIN "ctflow-engine"
 #define ENOBUFS_LOG_INTERVAL_US (10 * G_USEC_PER_SEC)
@@ -27,6 +29,7 @@ struct source {
 	guint watch;
 	guint retry;				/* pending resync round, on the default context */
 	enum ctf_ct_dump_mode dump_mode;	/* for the dump in progress */
+	int read_error;			/* of the last read, 0 once one succeeds */
 };
 
 struct ctf_engine {
@@ -35,6 +38,7 @@ struct ctf_engine {
 	struct ctf_ct_table *table;
 	GPtrArray *sources;		/* struct source* */
 	GMainContext *ctx;
+	bool attached;			/* reading (sources added later are watched) */
 	guint timer;
 	int64_t last_enobufs_log_us;
 	uint64_t enobufs_since_log;
@@ -132,6 +136,7 @@ static int drain(struct ctf_engine *e, struct source *s)
 			overrun = -ENOBUFS;
 			continue;
 		}
+		s->read_error = r < 0 && r != -EAGAIN && r != -EINTR ? -r : 0;
 		if (r < 0 && r != -EAGAIN && r != -EINTR) {
 			e->stats.read_errors++;
 			g_log(LOG_DOMAIN, G_LOG_LEVEL_WARNING, "reading conntrack events in %s: %s",
@@ -241,13 +246,15 @@ static void attach_kernel_filter(struct ctf_engine *e, struct source *s)
 		      s->name, error->message);
 }
 
-static struct source *source_open(struct ctf_engine *e, const char *netns, GError **error)
+static struct source *source_open(struct ctf_engine *e, const char *netns, const char *label,
+				  GError **error)
 {
 	struct ctf_ct_source_config sc;
 	struct source *s;
 
 	ctf_ct_source_config_init(&sc);
 	sc.netns = netns;
+	sc.label = label;
 	sc.rcvbuf = e->cfg.rcvbuf;
 	sc.reliable = e->cfg.reliable;
 	s = g_new0(struct source, 1);
@@ -283,7 +290,7 @@ struct ctf_engine *ctf_engine_new(const struct ctf_engine_config *cfg,
 	}
 	for (size_t i = 0; i < n; i++) {
 		/* no namespace named: the current one (NULL) */
-		struct source *s = source_open(e, named ? cfg->netns[i] : NULL, error);
+		struct source *s = source_open(e, named ? cfg->netns[i] : NULL, NULL, error);
 
 		if (!s)
 			return NULL;
@@ -311,17 +318,30 @@ static void start_timer(struct ctf_engine *e)
 	g_source_unref(src);
 }
 
+static void watch_source(struct ctf_engine *e, struct source *s)
+{
+	GSource *src = g_unix_fd_source_new(ctf_ct_source_fd(s->ct), G_IO_IN | G_IO_ERR);
+
+	g_source_set_callback(src, G_SOURCE_FUNC(on_readable), s, NULL);
+	s->watch = g_source_attach(src, e->ctx);
+	g_source_unref(src);
+}
+
+static void unwatch_source(struct ctf_engine *e, struct source *s)
+{
+	GSource *src;
+
+	if (s->watch && (src = g_main_context_find_source_by_id(e->ctx, s->watch)))
+		g_source_destroy(src);
+	s->watch = 0;
+}
+
 void ctf_engine_attach(struct ctf_engine *e, GMainContext *ctx)
 {
 	e->ctx = ctx;
-	for (guint i = 0; i < e->sources->len; i++) {
-		struct source *s = g_ptr_array_index(e->sources, i);
-		GSource *src = g_unix_fd_source_new(ctf_ct_source_fd(s->ct), G_IO_IN | G_IO_ERR);
-
-		g_source_set_callback(src, G_SOURCE_FUNC(on_readable), s, NULL);
-		s->watch = g_source_attach(src, ctx);
-		g_source_unref(src);
-	}
+	e->attached = true;
+	for (guint i = 0; i < e->sources->len; i++)
+		watch_source(e, g_ptr_array_index(e->sources, i));
 	start_timer(e);
 }
 
@@ -329,13 +349,9 @@ static void detach(struct ctf_engine *e)
 {
 	GSource *src;
 
-	for (guint i = 0; i < e->sources->len; i++) {
-		struct source *s = g_ptr_array_index(e->sources, i);
-
-		if (s->watch && (src = g_main_context_find_source_by_id(e->ctx, s->watch)))
-			g_source_destroy(src);
-		s->watch = 0;
-	}
+	for (guint i = 0; i < e->sources->len; i++)
+		unwatch_source(e, g_ptr_array_index(e->sources, i));
+	e->attached = false;
 	if (e->timer && (src = g_main_context_find_source_by_id(e->ctx, e->timer)))
 		g_source_destroy(src);
 	e->timer = 0;
@@ -374,7 +390,7 @@ void ctf_engine_reconfigure(struct ctf_engine *e, const struct ctf_record_sink *
 	e->cfg.filter_data = filter_data;
 	for (guint i = 0; i < e->sources->len; i++)
 		attach_kernel_filter(e, g_ptr_array_index(e->sources, i));
-	if (active_timeout_s == e->cfg.active_timeout_s || !e->ctx)
+	if (active_timeout_s == e->cfg.active_timeout_s || !e->attached)
 		return;
 	e->cfg.active_timeout_s = active_timeout_s;
 	if (e->timer && (src = g_main_context_find_source_by_id(e->ctx, e->timer)))
@@ -401,6 +417,109 @@ size_t ctf_engine_n_sources(const struct ctf_engine *e)
 const char *ctf_engine_source_name(const struct ctf_engine *e, size_t i)
 {
 	return ((struct source *)g_ptr_array_index(e->sources, i))->name;
+}
+
+const char *ctf_engine_source_netns(const struct ctf_engine *e, size_t i)
+{
+	return ctf_ct_source_name(((struct source *)g_ptr_array_index(e->sources, i))->ct);
+}
+
+void ctf_engine_source_stats(const struct ctf_engine *e, size_t i,
+			     struct ctf_ct_source_stats *ret)
+{
+	ctf_ct_source_get_stats(((struct source *)g_ptr_array_index(e->sources, i))->ct, ret);
+}
+
+gboolean ctf_engine_is_reading(const struct ctf_engine *e, GString *reason)
+{
+	for (guint i = 0; i < e->sources->len; i++) {
+		const struct source *s = g_ptr_array_index(e->sources, i);
+
+		if (!s->watch) {
+			if (reason)
+				g_string_append_printf(reason, "not reading conntrack events in %s",
+						       s->name);
+			return FALSE;
+		}
+		if (s->read_error) {
+			if (reason)
+				g_string_append_printf(reason, "reading conntrack events in %s: %s",
+						       s->name, g_strerror(s->read_error));
+			return FALSE;
+		}
+	}
+	return TRUE;
+}
+
+static struct source *find_source(struct ctf_engine *e, uint32_t netns, guint *ret_index)
+{
+	for (guint i = 0; i < e->sources->len; i++) {
+		struct source *s = g_ptr_array_index(e->sources, i);
+
+		if (s->netns == netns) {
+			if (ret_index)
+				*ret_index = i;
+			return s;
+		}
+	}
+	return NULL;
+}
+
+gboolean ctf_engine_add_netns(struct ctf_engine *e, const char *path, const char *label,
+			      GError **error)
+{
+	uint64_t adopted = e->stats.dump_entries;
+	struct source *s;
+	uint32_t ino;
+
+	if (!ctf_netns_inode(path, &ino, error))
+		return FALSE;
+	if (find_source(e, ino, NULL))
+		return TRUE;
+	s = source_open(e, path, label, error);
+	if (!s)
+		return FALSE;
+	if (find_source(e, s->netns, NULL)) {	/* @path moved meanwhile */
+		source_free(s);
+		return TRUE;
+	}
+	g_ptr_array_add(e->sources, s);
+	if (e->attached)
+		watch_source(e, s);
+	/* subscribed first, then dumped, exactly as at start */
+	if (dump(e, s, CTF_CT_DUMP_ADOPT, false))
+		resync(e, s);
+	g_log(LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "network namespace %s: reading conntrack events "
+	      "(%" G_GUINT64_FORMAT " entries adopted)", s->name, e->stats.dump_entries - adopted);
+	return TRUE;
+}
+
+int ctf_engine_remove_netns(struct ctf_engine *e, uint32_t netns)
+{
+	uint64_t records = e->stats.records;
+	g_autofree char *name = NULL;
+	struct source *s;
+	guint i;
+
+	s = find_source(e, netns, &i);
+	if (!s)
+		return -ENOENT;
+	unwatch_source(e, s);
+	if (s->retry) {
+		g_source_remove(s->retry);
+		s->retry = 0;
+	}
+	/* as at shutdown: events first, then the last counters of the living */
+	drain(e, s);
+	dump(e, s, CTF_CT_DUMP_FINAL, false);
+	ctf_ct_table_flush(e->table, netns, CTF_END_FORCED, now_ms());
+	commit(e);
+	name = g_strdup(s->name);
+	g_ptr_array_remove_index(e->sources, i);	/* closes its sockets */
+	records = e->stats.records - records;
+	g_log(LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "network namespace %s: let go, sockets closed "
+	      "(%" G_GUINT64_FORMAT " final records)", name, records);
+	return (int)MIN(records, (uint64_t)INT_MAX);
 }
 
 void ctf_engine_free(struct ctf_engine *e)

@@ -20,12 +20,19 @@
 #define LOG_DOMAIN "ctflow-enrich"
 #define BATCH_ITEMS 256
 #define POLL_US (20 * 1000)
+#define ROUND_BATCHES 64		/* batches enriched together (one epoch) */
+#define IF_POLL_US (5 * 1000)		/* samples and link events at most this
+					 * often while batches keep coming (they
+					 * reach the ring up to 50 ms late anyway) */
+#define LINGER_US 250			/* under load, let batches gather this long */
+#define LOAD_GAP_US (2 * 1000)		/* rounds this close together: under load */
 
 enum item_kind { ITEM_NEW, ITEM_RECORD };
 
 struct item {
 	uint8_t kind;
 	uint32_t netns;
+	struct flow_owner *owner;	/* ITEM_NEW: found by look_up_owners() */
 	union {
 		struct ctf_ct_entry entry;
 		struct ctf_record record;
@@ -37,6 +44,26 @@ struct batch {
 	gboolean stop;
 	struct item items[BATCH_ITEMS];
 };
+
+/*
+ * The owner of a flow: its process, shared by all the flows the process
+ * owns (a burst of flows from one program costs one small allocation per
+ * flow, not a copy of the process's strings), and the TCP figures of the
+ * flow's own socket. Only the enrichment thread touches them.
+ */
+struct proc_ref {
+	unsigned refs;
+	struct ctf_proc_info info;	/* tcp fields 0 */
+};
+
+struct flow_owner {
+	gint64 key;			/* netns << 32 | conntrack id: the table's key */
+	struct proc_ref *proc;
+	uint32_t tcp_rtt_us;
+	uint32_t tcp_retrans;
+};
+
+#define PROC_SLOTS 64			/* recently interned processes, by pid */
 
 /* One namespace: its name (for entering it) and its interface enricher. */
 struct ns {
@@ -50,17 +77,25 @@ struct ctf_enrich_thread {
 	struct ctf_enrich_config cfg;
 	GMutex out_lock;		/* held while a batch is passed on */
 	struct ctf_export_thread *out;
+	bool if_resend;			/* out is new: send it the interface names */
 	struct ctf_proc_enricher *procs;
 	GPtrArray *ns;			/* struct ns* */
-	GHashTable *owners;		/* netns << 32 | conntrack id (gint64*) ->
-					 * struct ctf_proc_info* */
+	GHashTable *owners;		/* &flow_owner.key -> struct flow_owner* */
+	struct proc_ref *procs_seen[PROC_SLOTS];	/* one reference each */
+	int64_t polled_us;		/* interfaces last polled */
+	int64_t round_us;		/* last round of batches began */
+	struct ctf_enrich_stats batch_stats;	/* enrichment side, published
+						 * after each batch */
 	GAsyncQueue *queue;
+	GAsyncQueue *spare;		/* empty batches for the engine to reuse */
 	GThread *thread;
 	struct batch *cur;		/* engine side */
 	GMutex stats_lock;
 	GCond done_cond;		/* signalled after each batch (with stats_lock) */
 	uint64_t batches_in;		/* engine side */
 	uint64_t batches_done;		/* enrichment side, under stats_lock */
+	uint64_t items_in;		/* engine side */
+	uint64_t items_done;		/* enrichment side, under stats_lock */
 	struct ctf_enrich_stats stats;
 	gboolean finished;
 };
@@ -106,45 +141,89 @@ static void entry_from_record(const struct ctf_record *r, struct ctf_ct_entry *e
 	e->id = r->ct_id;
 }
 
-static void on_new(struct ctf_enrich_thread *th, uint32_t netns, const struct ctf_ct_entry *e)
+static void proc_unref(struct proc_ref *p)
+{
+	if (p && --p->refs == 0)
+		g_free(p);
+}
+
+static void flow_owner_free(gpointer p)
+{
+	struct flow_owner *fo = p;
+
+	proc_unref(fo->proc);
+	g_free(fo);
+}
+
+static bool proc_same(const struct ctf_proc_info *a, const struct ctf_proc_info *b)
+{
+	return a->pid == b->pid && a->uid == b->uid && !strcmp(a->comm, b->comm) &&
+	       !strcmp(a->exe, b->exe) && !strcmp(a->user, b->user) &&
+	       !strcmp(a->container_id, b->container_id);
+}
+
+/* A reference to @info's process, shared with earlier flows of the same
+ * process while nothing about it changed. */
+static struct proc_ref *proc_intern(struct ctf_enrich_thread *th, const struct ctf_proc_info *info)
+{
+	struct proc_ref **slot = &th->procs_seen[info->pid % PROC_SLOTS];
+
+	if (!*slot || !proc_same(&(*slot)->info, info)) {
+		proc_unref(*slot);
+		*slot = g_new(struct proc_ref, 1);
+		(*slot)->refs = 1;
+		(*slot)->info = *info;
+		(*slot)->info.tcp_rtt_us = (*slot)->info.tcp_retrans = 0;
+	}
+	(*slot)->refs++;
+	return *slot;
+}
+
+/* The owner of a new flow, or NULL; counted. */
+static struct flow_owner *look_up_owner(struct ctf_enrich_thread *th, uint32_t netns,
+					const struct ctf_ct_entry *e)
 {
 	struct ns *n = ns_find(th, netns);
 	struct ctf_proc_info info;
-	gint64 *key;
+	struct flow_owner *fo;
 	int r;
 
 	if (!th->procs || !n)
-		return;
+		return NULL;
 	r = ctf_proc_enricher_lookup(th->procs, n->name, e, &info);
-	g_mutex_lock(&th->stats_lock);
-	th->stats.flows_new++;
+	th->batch_stats.flows_new++;
 	if (r == 0)
-		th->stats.proc_hits++;
+		th->batch_stats.proc_hits++;
 	else if (r == -ENOENT || r == -EPROTONOSUPPORT)
-		th->stats.proc_not_local++;	/* forwarded, or no sockets (ICMP) */
+		th->batch_stats.proc_not_local++;	/* forwarded, or no sockets (ICMP) */
 	else
-		th->stats.proc_misses++;
-	g_mutex_unlock(&th->stats_lock);
+		th->batch_stats.proc_misses++;
 	if (r != 0)
-		return;
-	key = g_new(gint64, 1);
-	*key = (gint64)((uint64_t)netns << 32 | e->id);
-	g_hash_table_replace(th->owners, key, g_memdup2(&info, sizeof(info)));
+		return NULL;
+	fo = g_new(struct flow_owner, 1);
+	fo->key = (gint64)((uint64_t)netns << 32 | e->id);
+	fo->proc = proc_intern(th, &info);
+	fo->tcp_rtt_us = info.tcp_rtt_us;
+	fo->tcp_retrans = info.tcp_retrans;
+	return fo;
 }
 
 static void on_record(struct ctf_enrich_thread *th, struct ctf_record *r)
 {
 	gint64 key = (gint64)((uint64_t)r->netns_ino << 32 | r->ct_id);
-	struct ctf_proc_info *owner = g_hash_table_lookup(th->owners, &key);
+	struct flow_owner *owner = g_hash_table_lookup(th->owners, &key);
 	struct ns *n = ns_find(th, r->netns_ino);
 	struct ctf_ct_entry e;
 
 	entry_from_record(r, &e);
 	if (owner) {
+		r->proc = owner->proc->info;
+		r->proc.tcp_rtt_us = owner->tcp_rtt_us;
+		r->proc.tcp_retrans = owner->tcp_retrans;
 		/* RTT and retransmissions as of now, while the socket lives */
 		if (r->proto == 6)
-			(void)ctf_proc_enricher_refresh_tcp(th->procs, n ? n->name : NULL, &e, owner);
-		r->proc = *owner;
+			(void)ctf_proc_enricher_refresh_tcp(th->procs, n ? n->name : NULL, &e,
+							    &r->proc);
 		r->has_proc = true;
 	}
 	if (n && n->ifs) {
@@ -154,13 +233,15 @@ static void on_record(struct ctf_enrich_thread *th, struct ctf_record *r)
 		r->ingress_if = ifs.ingress_if;
 		r->egress_if = ifs.egress_if;
 	}
-	g_mutex_lock(&th->stats_lock);
-	th->stats.records++;
-	th->stats.records_with_proc += r->has_proc;
-	th->stats.records_with_ifs += r->ingress_if || r->egress_if;
-	g_mutex_unlock(&th->stats_lock);
-	if (r->end_reason != 2 && owner)
+	th->batch_stats.records++;
+	th->batch_stats.records_with_proc += r->has_proc;
+	th->batch_stats.records_with_ifs += r->ingress_if || r->egress_if;
+	if (owner && r->end_reason != 2) {
 		g_hash_table_remove(th->owners, &key);	/* the flow's last record */
+	} else if (owner && r->proto == 6) {
+		owner->tcp_rtt_us = r->proc.tcp_rtt_us;
+		owner->tcp_retrans = r->proc.tcp_retrans;
+	}
 }
 
 /* Interface names of every namespace read, for the options records.
@@ -191,8 +272,12 @@ static GArray *interface_names(struct ctf_enrich_thread *th)
 /* Read samples and link/route events; pass a changed link table on. */
 static void poll_interfaces(struct ctf_enrich_thread *th)
 {
-	bool changed = false;
+	bool changed;
 
+	g_mutex_lock(&th->out_lock);
+	changed = th->if_resend;
+	th->if_resend = false;
+	g_mutex_unlock(&th->out_lock);
 	for (guint i = 0; i < th->ns->len; i++) {
 		struct ns *n = g_ptr_array_index(th->ns, i);
 		uint64_t gen;
@@ -215,36 +300,128 @@ static void poll_interfaces(struct ctf_enrich_thread *th)
 	}
 }
 
-static gpointer enrich_main(gpointer data)
+/* The owners of a round's new flows first: a program that connects,
+ * sends and closes is gone within a millisecond, and reading samples or
+ * building records can wait for that. Every event of the round was read
+ * before this: one epoch for the process enricher. */
+static void look_up_owners(struct ctf_enrich_thread *th, struct batch **round, guint n)
 {
-	struct ctf_enrich_thread *th = data;
-	gboolean stop = FALSE;
+	if (th->procs)
+		ctf_proc_enricher_begin_batch(th->procs);
+	for (guint k = 0; k < n; k++) {
+		for (guint i = 0; i < round[k]->n; i++) {
+			struct item *it = &round[k]->items[i];
 
-	while (!stop) {
-		struct batch *b = g_async_queue_timeout_pop(th->queue, POLL_US);
+			if (it->kind == ITEM_NEW)
+				it->owner = look_up_owner(th, it->netns, &it->entry);
+		}
+	}
+}
 
-		poll_interfaces(th);
-		if (!b)
-			continue;
-		g_mutex_lock(&th->out_lock);
-		for (guint i = 0; i < b->n; i++) {
-			struct item *it = &b->items[i];
+/* Then everything in the engine's order (a conntrack id may end one flow
+ * and start the next in one round). */
+static void pass_on(struct ctf_enrich_thread *th, struct batch **round, guint n)
+{
+	g_mutex_lock(&th->out_lock);
+	for (guint k = 0; k < n; k++) {
+		for (guint i = 0; i < round[k]->n; i++) {
+			struct item *it = &round[k]->items[i];
 
 			if (it->kind == ITEM_NEW) {
-				on_new(th, it->netns, &it->entry);
+				if (it->owner)
+					g_hash_table_replace(th->owners, &it->owner->key, it->owner);
 			} else {
 				on_record(th, &it->record);
 				ctf_export_thread_push(th->out, &it->record);
 			}
 		}
-		ctf_export_thread_commit(th->out);
-		g_mutex_unlock(&th->out_lock);
-		stop = b->stop;
-		g_free(b);
-		g_mutex_lock(&th->stats_lock);
-		th->batches_done++;
-		g_cond_broadcast(&th->done_cond);
-		g_mutex_unlock(&th->stats_lock);
+	}
+	ctf_export_thread_commit(th->out);
+	g_mutex_unlock(&th->out_lock);
+}
+
+static void add_stats(struct ctf_enrich_stats *to, struct ctf_enrich_stats *from)
+{
+	to->flows_new += from->flows_new;
+	to->proc_hits += from->proc_hits;
+	to->proc_not_local += from->proc_not_local;
+	to->proc_misses += from->proc_misses;
+	to->records += from->records;
+	to->records_with_proc += from->records_with_proc;
+	to->records_with_ifs += from->records_with_ifs;
+	memset(from, 0, sizeof(*from));
+}
+
+#define SPARE_BATCHES 4
+
+/* Publish the round's counters, wake ctf_enrich_thread_sync(), recycle
+ * the batches (the engine refills them: no allocation per batch). */
+static void finish_round(struct ctf_enrich_thread *th, struct batch **round, guint n)
+{
+	guint items = 0;
+
+	for (guint k = 0; k < n; k++)
+		items += round[k]->n;
+	g_mutex_lock(&th->stats_lock);
+	add_stats(&th->stats, &th->batch_stats);
+	th->batches_done += n;
+	th->items_done += items;
+	g_cond_broadcast(&th->done_cond);
+	g_mutex_unlock(&th->stats_lock);
+	for (guint k = 0; k < n; k++) {
+		if (!round[k]->stop && g_async_queue_length(th->spare) < SPARE_BATCHES)
+			g_async_queue_push(th->spare, round[k]);
+		else
+			g_free(round[k]);
+	}
+}
+
+/* The next round: a batch (waiting up to POLL_US for one) and every
+ * batch queued behind it; 0 on timeout. */
+static guint next_round(struct ctf_enrich_thread *th, struct batch **round)
+{
+	guint n = 0;
+
+	round[0] = g_async_queue_timeout_pop(th->queue, POLL_US);
+	if (!round[0])
+		return 0;
+	for (n = 1; n < ROUND_BATCHES && !round[n - 1]->stop; n++) {
+		round[n] = g_async_queue_try_pop(th->queue);
+		if (!round[n])
+			break;
+	}
+	return n;
+}
+
+static gpointer enrich_main(gpointer data)
+{
+	struct ctf_enrich_thread *th = data;
+	struct batch *round[ROUND_BATCHES];
+	gboolean stop = FALSE;
+
+	while (!stop) {
+		guint n = next_round(th, round);
+		int64_t now = g_get_monotonic_time();
+		bool loaded = n && now - th->round_us < LOAD_GAP_US;
+
+		if (n) {
+			th->round_us = now;
+			look_up_owners(th, round, n);
+		}
+		if (!n || now - th->polled_us >= IF_POLL_US) {
+			th->polled_us = now;
+			poll_interfaces(th);
+		}
+		if (!n)
+			continue;
+		pass_on(th, round, n);
+		stop = round[n - 1]->stop;
+		finish_round(th, round, n);
+		/* Batches keep coming: sleep a moment rather than wake for each
+		 * (a wake-up costs more than enriching a flow); the lookups of
+		 * a quiet moment's first flows are not delayed. */
+		if (loaded && !stop)
+			g_usleep(LINGER_US);
 	}
 	return NULL;
 }
@@ -252,7 +429,9 @@ static gpointer enrich_main(gpointer data)
 static struct item *next_item(struct ctf_enrich_thread *th)
 {
 	if (!th->cur) {
-		th->cur = g_malloc(sizeof(struct batch));
+		th->cur = g_async_queue_try_pop(th->spare);
+		if (!th->cur)
+			th->cur = g_malloc(sizeof(struct batch));
 		th->cur->n = 0;
 		th->cur->stop = FALSE;
 	}
@@ -270,6 +449,7 @@ static void hand_over(struct ctf_enrich_thread *th, gboolean stop)
 	b->stop = stop;
 	th->cur = NULL;
 	th->batches_in++;
+	th->items_in += b->n;
 	g_async_queue_push(th->queue, b);
 }
 
@@ -350,8 +530,23 @@ static struct ns *ns_open(const struct ctf_enrich_config *cfg, const char *name,
 	return n;
 }
 
-struct ctf_enrich_thread *ctf_enrich_thread_new(const struct ctf_enrich_config *cfg,
-						struct ctf_export_thread *out, GError **error)
+/* The process enricher opens a namespace's sockets at its first lookup,
+ * entering it: do it now, while ctflow still may (privdrop.h). */
+static void open_process_netns(struct ctf_enrich_thread *th)
+{
+	for (guint i = 0; th->procs && i < th->ns->len; i++) {
+		struct ns *n = g_ptr_array_index(th->ns, i);
+		int r = n->name ? ctf_proc_enricher_open_netns(th->procs, n->name) : 0;
+
+		if (r < 0)
+			g_log(LOG_DOMAIN, G_LOG_LEVEL_WARNING, "process lookups in network namespace "
+			      "%s: %s; trying again at its first flow", n->name, g_strerror(-r));
+	}
+}
+
+struct ctf_enrich_thread *ctf_enrich_thread_new_paused(const struct ctf_enrich_config *cfg,
+						       struct ctf_export_thread *out,
+						       GError **error)
 {
 	g_autoptr(ctf_enrich_thread) th = g_new0(struct ctf_enrich_thread, 1);
 	bool named = cfg->netns && cfg->netns[0];
@@ -363,8 +558,9 @@ struct ctf_enrich_thread *ctf_enrich_thread_new(const struct ctf_enrich_config *
 	g_mutex_init(&th->out_lock);
 	g_cond_init(&th->done_cond);
 	th->ns = g_ptr_array_new_with_free_func(ns_free);
-	th->owners = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
+	th->owners = g_hash_table_new_full(g_int64_hash, g_int64_equal, NULL, flow_owner_free);
 	th->queue = g_async_queue_new();
+	th->spare = g_async_queue_new_full(g_free);
 	if (cfg->process) {
 		struct ctf_proc_enricher_config pc;
 
@@ -380,14 +576,31 @@ struct ctf_enrich_thread *ctf_enrich_thread_new(const struct ctf_enrich_config *
 			return NULL;
 		g_ptr_array_add(th->ns, ns);
 	}
-	th->thread = g_thread_new("ctflow-enrich", enrich_main, th);
+	open_process_netns(th);
 	return g_steal_pointer(&th);
+}
+
+void ctf_enrich_thread_start(struct ctf_enrich_thread *th)
+{
+	if (!th->thread && !th->finished)
+		th->thread = g_thread_new("ctflow-enrich", enrich_main, th);
+}
+
+struct ctf_enrich_thread *ctf_enrich_thread_new(const struct ctf_enrich_config *cfg,
+						struct ctf_export_thread *out, GError **error)
+{
+	struct ctf_enrich_thread *th = ctf_enrich_thread_new_paused(cfg, out, error);
+
+	if (th)
+		ctf_enrich_thread_start(th);
+	return th;
 }
 
 void ctf_enrich_thread_set_output(struct ctf_enrich_thread *th, struct ctf_export_thread *out)
 {
 	g_mutex_lock(&th->out_lock);
 	th->out = out;
+	th->if_resend = th->cfg.interfaces;	/* a new exporter knows no interface names */
 	g_mutex_unlock(&th->out_lock);
 }
 
@@ -402,10 +615,16 @@ void ctf_enrich_thread_sync(struct ctf_enrich_thread *th)
 
 void ctf_enrich_thread_finish(struct ctf_enrich_thread *th)
 {
-	if (th->finished || !th->thread)
+	if (th->finished || !th->thread)	/* never started: nothing to pass on */
 		return;
 	hand_over(th, TRUE);
 	g_thread_join(th->thread);
+	if (g_getenv("CTF_ENRICH_DEBUG") && th->procs) {	/* TEMP */
+		struct ctf_proc_enricher_stats ps;
+		ctf_proc_enricher_get_stats(th->procs, &ps);
+		g_printerr("DEBUG batches %" G_GUINT64_FORMAT " items %" G_GUINT64_FORMAT " diag %" G_GUINT64_FORMAT " reuses %" G_GUINT64_FORMAT " dumpskips %" G_GUINT64_FORMAT " scans %" G_GUINT64_FORMAT "/%" G_GUINT64_FORMAT " scan_us %" G_GUINT64_FORMAT "\n",
+			   th->batches_in, th->items_in, ps.sock_diag_requests, ps.owner_reuses, ps.port_dump_skips, ps.proc_scans, ps.proc_scans_new, ps.proc_scan_us);
+	}
 	th->thread = NULL;
 	th->finished = TRUE;
 }
@@ -415,6 +634,23 @@ void ctf_enrich_thread_get_stats(struct ctf_enrich_thread *th, struct ctf_enrich
 	g_mutex_lock(&th->stats_lock);
 	*ret = th->stats;
 	g_mutex_unlock(&th->stats_lock);
+}
+
+void ctf_enrich_thread_enrichers(const struct ctf_enrich_thread *th, bool *ret_process,
+				 bool *ret_interfaces)
+{
+	*ret_process = th->cfg.process;
+	*ret_interfaces = th->cfg.interfaces;
+}
+
+uint64_t ctf_enrich_thread_pending(struct ctf_enrich_thread *th)
+{
+	uint64_t done;
+
+	g_mutex_lock(&th->stats_lock);
+	done = th->items_done;
+	g_mutex_unlock(&th->stats_lock);
+	return th->items_in - done;
 }
 
 void ctf_enrich_thread_free(struct ctf_enrich_thread *th)
@@ -428,9 +664,13 @@ void ctf_enrich_thread_free(struct ctf_enrich_thread *th)
 		g_free(b);
 	if (th->queue)
 		g_async_queue_unref(th->queue);
+	if (th->spare)
+		g_async_queue_unref(th->spare);
 	g_free(th->cur);
 	g_ptr_array_unref(th->ns);
 	g_hash_table_destroy(th->owners);
+	for (guint i = 0; i < PROC_SLOTS; i++)
+		proc_unref(th->procs_seen[i]);
 	ctf_proc_enricher_free(th->procs);
 	g_mutex_clear(&th->stats_lock);
 	g_mutex_clear(&th->out_lock);

@@ -452,6 +452,25 @@ static gboolean apply_cli(struct ctf_run_config *cfg, GPtrArray *pairs, GError *
 	return TRUE;
 }
 
+bool ctf_run_config_netns_all(const struct ctf_run_config *cfg)
+{
+	return cfg->netns && g_strv_contains((const char *const *)cfg->netns, "all");
+}
+
+/* Rules between keys, once every source has been applied. */
+static gboolean validate(const struct ctf_run_config *cfg, GError **error)
+{
+	if (ctf_run_config_netns_all(cfg) && g_strv_length(cfg->netns) > 1) {
+		g_autofree char *list = g_strjoinv(", ", cfg->netns);
+
+		g_set_error(error, CTF_ERROR, CTF_ERROR_USAGE, "[conntrack] netns = %s: 'all' "
+			    "already follows every namespace and cannot be combined with others",
+			    list);
+		return FALSE;
+	}
+	return TRUE;
+}
+
 gboolean ctf_run_config_load(struct ctf_run_config *cfg, int *argc, char ***argv,
 			     char **ret_config_path, GError **error)
 {
@@ -482,7 +501,7 @@ gboolean ctf_run_config_load(struct ctf_run_config *cfg, int *argc, char ***argv
 		goto out;
 	if (!load_env(cfg, envp, error))
 		goto out;
-	ok = apply_cli(cfg, st.pairs, error);
+	ok = apply_cli(cfg, st.pairs, error) && validate(cfg, error);
 	if (ok && ret_config_path)
 		*ret_config_path = g_steal_pointer(&st.config_path);
 out:

@@ -95,6 +95,10 @@ int ctf_proc_owners_find(struct ctf_proc_owners *o, uint32_t inode, uint32_t net
 
 uint32_t ctf_proc_owners_count(const struct ctf_proc_owners *o);
 
+/* Start a new epoch: a link read (verified or scanned) in the current
+ * epoch is trusted for the rest of it (see ctf_proc_enricher_begin_batch()). */
+void ctf_proc_owners_new_epoch(struct ctf_proc_owners *o);
+
 /* ---- /proc: pid -> process (process-info.c) ---------------------- */
 
 /* comm, exe, uid (effective) and container_id of @pid, read under

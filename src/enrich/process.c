@@ -91,6 +91,8 @@ struct ctf_proc_enricher {
 	GHashTable *pids;		/* pid -> struct pid_entry* */
 	GHashTable *users;		/* uid -> char[33] */
 	GHashTable *udp;		/* struct udp_key* -> struct udp_entry* */
+	GHashTable *no_port;		/* struct udp_key* (local 0) -> struct udp_entry*:
+					 * ports a dump found no socket on */
 	struct ctf_proc_enricher_stats stats;
 	uint8_t *buf;			/* CTF_DIAG_BUF_SIZE, lent to every namespace */
 };
@@ -147,6 +149,7 @@ struct ctf_proc_enricher *ctf_proc_enricher_new(const struct ctf_proc_enricher_c
 	pe->pids = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
 	pe->users = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
 	pe->udp = g_hash_table_new_full(udp_key_hash, udp_key_equal, NULL, g_free);
+	pe->no_port = g_hash_table_new_full(udp_key_hash, udp_key_equal, NULL, g_free);
 	pe->buf = g_malloc(CTF_DIAG_BUF_SIZE);
 	pe->owners = ctf_proc_owners_new(&pe->stats, error);
 	if (!pe->owners)
@@ -166,6 +169,8 @@ void ctf_proc_enricher_free(struct ctf_proc_enricher *pe)
 		g_hash_table_destroy(pe->users);
 	if (pe->udp)
 		g_hash_table_destroy(pe->udp);
+	if (pe->no_port)
+		g_hash_table_destroy(pe->no_port);
 	ctf_proc_owners_free(pe->owners);
 	g_free(pe->buf);
 	g_free(pe);
@@ -235,6 +240,14 @@ void ctf_proc_enricher_forget_netns(struct ctf_proc_enricher *pe, const char *ne
 		g_hash_table_remove(pe->netns, netns ? netns : "");
 }
 
+int ctf_proc_enricher_open_netns(struct ctf_proc_enricher *pe, const char *netns)
+{
+	struct ctf_diag_ns *diag;
+
+	g_return_val_if_fail(pe != NULL, -EINVAL);
+	return get_netns(pe, netns, &diag);
+}
+
 /* ---- flow -> socket ------------------------------------------------------- */
 
 /* The query for one end of @e: @reply selects the responder's view (the
@@ -254,6 +267,40 @@ static void query_for(const struct ctf_ct_entry *e, bool reply, bool want_info,
 	q->want_info = want_info;
 }
 
+/* The UDP port dump, unless it found nothing on this port a moment ago: a
+ * dump walks the kernel's whole UDP table (tens of µs), and the flows of
+ * a socket that is gone (a client that sent and closed, a burst from a
+ * program that exited) would each ask again. A socket bound meanwhile is
+ * at worst missed for UDP_CACHE_US, never mistaken. */
+static int find_port(struct ctf_proc_enricher *pe, struct ctf_diag_ns *ns,
+		     const struct ctf_diag_query *q, struct ctf_diag_sock *s)
+{
+	int64_t now = g_get_monotonic_time();
+	struct udp_entry *u;
+	struct udp_key k;
+	int r;
+
+	memset(&k, 0, sizeof(k));
+	k.netns = ctf_diag_ns_ino(ns);
+	k.lport = q->lport;
+	k.family = q->family;
+	u = g_hash_table_lookup(pe->no_port, &k);
+	if (u && u->expires_us >= now) {
+		pe->stats.port_dump_skips++;
+		return -ENOENT;
+	}
+	r = ctf_diag_ns_find_port(ns, q, s);
+	if (r != -ENOENT)
+		return r;
+	if (g_hash_table_size(pe->no_port) >= UDP_CACHE_MAX)
+		g_hash_table_remove_all(pe->no_port);	/* rare: simplest bound */
+	u = g_new0(struct udp_entry, 1);
+	u->key = k;
+	u->expires_us = now + UDP_CACHE_US;
+	g_hash_table_replace(pe->no_port, &u->key, u);
+	return r;
+}
+
 /* Exact lookup, then for UDP the v4-mapped and the port-dump fallbacks. */
 static int find_exact(struct ctf_proc_enricher *pe, struct ctf_diag_ns *ns,
 		      const struct ctf_diag_query *q, bool responder, struct ctf_diag_sock *s)
@@ -271,7 +318,7 @@ static int find_exact(struct ctf_proc_enricher *pe, struct ctf_diag_ns *ns,
 		if (r != -ENOENT)
 			return r;
 	}
-	return pe->cfg.udp_port_dump ? ctf_diag_ns_find_port(ns, q, s) : -ENOENT;
+	return pe->cfg.udp_port_dump ? find_port(pe, ns, q, s) : -ENOENT;
 }
 
 /* An incoming TCP connection whose socket has no owner yet (a request
@@ -548,6 +595,12 @@ int ctf_proc_enricher_lookup(struct ctf_proc_enricher *pe, const char *netns,
 			pe->stats.errors++;
 	}
 	return r;
+}
+
+void ctf_proc_enricher_begin_batch(struct ctf_proc_enricher *pe)
+{
+	if (pe)
+		ctf_proc_owners_new_epoch(pe->owners);
 }
 
 int ctf_proc_enricher_refresh_tcp(struct ctf_proc_enricher *pe, const char *netns,

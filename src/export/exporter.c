@@ -4,7 +4,8 @@
  * Converts each record once to the IPFIX internal struct (when any IPFIX
  * output exists) and hands it to every output; splits biflows for
  * --uniflow; runs the outputs' timers; collects their drops at finish;
- * keeps the interface name table and tells the outputs when it changes.
+ * keeps the interface and namespace name tables and tells the outputs
+ * when they change.
  * Encoding and transports live in the other files of src/export.
  */
 #define G_LOG_DOMAIN "ctflow-export"
@@ -24,6 +25,7 @@ struct ctf_exporter {
 	GPtrArray *outputs;		/* struct ctf_output * */
 	bool have_ipfix;
 	struct ctf_if_name *ifs;	/* env.ifs: sorted, unique, sanitised */
+	struct ctf_netns_name *netns;	/* env.netns: the same */
 };
 
 void ctf_export_config_init(struct ctf_export_config *cfg)
@@ -96,6 +98,7 @@ void ctf_exporter_free(struct ctf_exporter *ex)
 		g_ptr_array_unref(ex->outputs);
 	ctf_ipfix_schema_free(ex->schema);
 	g_free(ex->ifs);
+	g_free(ex->netns);
 	g_free(ex);
 }
 
@@ -202,6 +205,62 @@ gboolean ctf_exporter_set_interfaces(struct ctf_exporter *ex,
 
 		if (o->ops->interfaces)
 			o->ops->interfaces(o);
+	}
+	return TRUE;
+}
+
+static gint cmp_netns(gconstpointer a, gconstpointer b, gpointer unused)
+{
+	const struct ctf_netns_name *x = a, *y = b;
+
+	return x->netns < y->netns ? -1 : x->netns > y->netns;
+}
+
+/* As normalise(), keyed by netns. */
+static size_t normalise_netns(struct ctf_netns_name *v, const struct ctf_netns_name *in, size_t n)
+{
+	size_t k = 0, out = 0;
+
+	for (size_t i = n; i-- > 0;) {
+		if (!in[i].netns)
+			continue;
+		v[k] = in[i];
+		sanitise(v[k].name, sizeof(v[k].name));
+		sanitise(v[k].container_id, sizeof(v[k].container_id));
+		k++;
+	}
+	g_qsort_with_data(v, (gint)k, sizeof(*v), cmp_netns, NULL);
+	for (size_t i = 0; i < k; i++)
+		if (out == 0 || v[out - 1].netns != v[i].netns)
+			v[out++] = v[i];
+	return out;
+}
+
+gboolean ctf_exporter_set_netns(struct ctf_exporter *ex, const struct ctf_netns_name *names,
+				size_t n, GError **error)
+{
+	g_autofree struct ctf_netns_name *v = NULL;
+
+	g_return_val_if_fail(names || n == 0, FALSE);
+	if (n > CTF_EXPORT_MAX_NETNS) {
+		g_set_error(error, CTF_ERROR, CTF_ERROR_USAGE,
+			    "export: %zu network namespaces, more than the %u ctflow sends names for",
+			    n, CTF_EXPORT_MAX_NETNS);
+		return FALSE;
+	}
+	v = g_new(struct ctf_netns_name, MAX(n, 1));
+	n = normalise_netns(v, names, n);
+	if (n == ex->env.n_netns && (n == 0 || !memcmp(v, ex->netns, n * sizeof(*v))))
+		return TRUE;
+	g_free(ex->netns);
+	ex->netns = g_steal_pointer(&v);
+	ex->env.netns = ex->netns;
+	ex->env.n_netns = n;
+	for (guint i = 0; i < ex->outputs->len; i++) {
+		struct ctf_output *o = g_ptr_array_index(ex->outputs, i);
+
+		if (o->ops->netns)
+			o->ops->netns(o);
 	}
 	return TRUE;
 }

@@ -179,6 +179,13 @@ static gboolean add_templates(struct ctf_ipfix_encoder *enc, fbSession_t *s,
 	    !add_template(enc, s, TRUE, CTF_IPFIX_ITID_IF_NAME,
 			  ctf_ipfix_if_name_template(sc, TRUE, error), error))
 		return FALSE;
+	/* namespaces are a live matter: offline sessions stay as they were */
+	if ((enc->cfg.flags & CTF_TMPL_LIVE) &&
+	    (!add_template(enc, s, TRUE, CTF_IPFIX_ITID_NETNS,
+			   ctf_ipfix_netns_template(sc, TRUE, error), error) ||
+	     !add_template(enc, s, FALSE, CTF_IPFIX_TID_NETNS,
+			   ctf_ipfix_netns_template(sc, FALSE, error), error)))
+		return FALSE;
 	for (size_t i = 0; i < n_variants(enc->cfg.flags); i++) {
 		unsigned f = variant(enc->cfg.flags, i);
 
@@ -413,6 +420,25 @@ gboolean ctf_ipfix_encoder_append_interfaces(struct ctf_ipfix_encoder *enc,
 		if (!append(enc, CTF_IPFIX_ITID_IF_NAME, CTF_IPFIX_TID_IF_NAME, &r, sizeof(r),
 			    4 + ctf_ipfix_varlen_wire_len(r.name.len) +
 			    ctf_ipfix_varlen_wire_len(r.description.len), error))
+			return FALSE;
+	}
+	return n == 0 || fBufEmit(enc->fbuf, error);
+}
+
+gboolean ctf_ipfix_encoder_append_netns(struct ctf_ipfix_encoder *enc,
+					const struct ctf_netns_name *names, size_t n,
+					GError **error)
+{
+	if (!(enc->cfg.flags & CTF_TMPL_LIVE))
+		return TRUE;
+	for (size_t i = 0; i < n; i++) {
+		struct ctf_ipfix_netns r = { .netns = names[i].netns };
+
+		set_if_str(&r.name, names[i].name, sizeof(names[i].name));
+		set_if_str(&r.container, names[i].container_id, sizeof(names[i].container_id));
+		if (!append(enc, CTF_IPFIX_ITID_NETNS, CTF_IPFIX_TID_NETNS, &r, sizeof(r),
+			    4 + ctf_ipfix_varlen_wire_len(r.name.len) +
+			    ctf_ipfix_varlen_wire_len(r.container.len), error))
 			return FALSE;
 	}
 	return n == 0 || fBufEmit(enc->fbuf, error);

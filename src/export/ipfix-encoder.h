@@ -104,6 +104,18 @@ gboolean ctf_ipfix_encoder_append_interfaces(struct ctf_ipfix_encoder *enc,
 					     const struct ctf_if_name *ifs, size_t n,
 					     GError **error);
 
+/**
+ * ctf_ipfix_encoder_append_netns - namespace name options records
+ *
+ * As ctf_ipfix_encoder_append_interfaces(), one record per entry of
+ * @names (scope netnsInode). Live sessions only: elsewhere it sends
+ * nothing and returns TRUE. Call it after every
+ * ctf_ipfix_encoder_send_templates().
+ */
+gboolean ctf_ipfix_encoder_append_netns(struct ctf_ipfix_encoder *enc,
+					const struct ctf_netns_name *names, size_t n,
+					GError **error);
+
 /* Append a reliability statistics options record. */
 gboolean ctf_ipfix_encoder_append_reliability(struct ctf_ipfix_encoder *enc,
 					      const struct ctf_ipfix_reliability *rel,

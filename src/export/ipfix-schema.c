@@ -53,6 +53,10 @@ _Static_assert(offsetof(struct ctf_ipfix_if_name, name) == 8, "if name");
 _Static_assert(offsetof(struct ctf_ipfix_if_name, description) == 8 + sizeof(fbVarfield_t),
 	       "if description");
 _Static_assert(sizeof(struct ctf_ipfix_if_name) == 8 + 2 * sizeof(fbVarfield_t), "if size");
+_Static_assert(offsetof(struct ctf_ipfix_netns, name) == 8, "netns name");
+_Static_assert(offsetof(struct ctf_ipfix_netns, container) == 8 + sizeof(fbVarfield_t),
+	       "netns container");
+_Static_assert(sizeof(struct ctf_ipfix_netns) == 8 + 2 * sizeof(fbVarfield_t), "netns size");
 
 /*
  * Data record fields, in struct ctf_ipfix_rec order. A spec's flags must
@@ -158,6 +162,16 @@ static fbInfoElementSpec_t if_name_spec[] = {
 	FB_IESPEC_NULL
 };
 
+/* Network namespace names: scope netnsInode (the data records' key for
+ * the namespace), then its name and the container it belongs to. */
+static fbInfoElementSpec_t netns_spec[] = {
+	{ "netnsInode",				4, 0 },
+	{ "paddingOctets",			4, SPEC_INTERNAL },
+	{ "netnsName",				FB_IE_VARLEN, 0 },
+	{ "containerId",			FB_IE_VARLEN, 0 },
+	FB_IESPEC_NULL
+};
+
 /* ctflow's enterprise elements: add one line to add one element. */
 static const struct ctf_ipfix_enterprise_ie enterprise_ies[] = {
 	{ "ctZone", CTF_IE_CT_ZONE, 4, FB_UINT_32,
@@ -190,6 +204,9 @@ static const struct ctf_ipfix_enterprise_ie enterprise_ies[] = {
 	{ "conntrackId", CTF_IE_CONNTRACK_ID, 4, FB_UINT_32,
 	  FB_IE_IDENTIFIER | FB_IE_F_ENDIAN,
 	  "conntrack id of the entry (CTA_ID); the kernel reuses ids, flowId is unique" },
+	{ "netnsName", CTF_IE_NETNS_NAME, FB_IE_VARLEN, FB_STRING, FB_IE_DEFAULT,
+	  "name of the network namespace under /run/netns (as `ip netns` lists it); "
+	  "empty when it has none" },
 };
 
 struct ctf_ipfix_schema {
@@ -261,7 +278,8 @@ struct ctf_ipfix_schema *ctf_ipfix_schema_new(uint32_t pen, GError **error)
 	    !check_spec(s, reliability_spec, error) ||
 	    !check_spec(s, flow_keys_spec, error) ||
 	    !check_spec(s, proc_spec, error) ||
-	    !check_spec(s, if_name_spec, error))
+	    !check_spec(s, if_name_spec, error) ||
+	    !check_spec(s, netns_spec, error))
 		return NULL;
 	return g_steal_pointer(&s);
 }
@@ -349,6 +367,12 @@ fbTemplate_t *ctf_ipfix_if_name_template(const struct ctf_ipfix_schema *s,
 {
 	return build(s, if_name_spec, internal ? SPEC_ALL : 0, internal ? 0 : 1,
 		     error);
+}
+
+fbTemplate_t *ctf_ipfix_netns_template(const struct ctf_ipfix_schema *s,
+				       gboolean internal, GError **error)
+{
+	return build(s, netns_spec, internal ? SPEC_ALL : 0, internal ? 0 : 1, error);
 }
 
 size_t ctf_ipfix_data_wire_len(unsigned flags)

@@ -109,3 +109,21 @@ const char *ctf_output_if_name(const struct ctf_output_env *env, uint32_t ifinde
 	}
 	return NULL;
 }
+
+const struct ctf_netns_name *ctf_output_netns(const struct ctf_output_env *env, uint32_t netns)
+{
+	size_t lo = 0, hi = env ? env->n_netns : 0;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct ctf_netns_name *e = &env->netns[mid];
+
+		if (e->netns == netns)
+			return e;
+		if (e->netns < netns)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}

@@ -27,6 +27,8 @@ struct ctf_output_ops {
 	/* The interface table (env) changed: send it now if a session is
 	 * up; the next session sends it anyway. NULL: nothing to do. */
 	void (*interfaces)(struct ctf_output *o);
+	/* The same for the namespace name table. */
+	void (*netns)(struct ctf_output *o);
 	/* Timers; @now_us is g_get_monotonic_time(). */
 	void (*tick)(struct ctf_output *o, int64_t now_us);
 	/* Flush, final statistics, wait until @deadline_us (monotonic) for a
@@ -53,10 +55,16 @@ struct ctf_output_env {
 						 * unique; replaced (not changed in
 						 * place) by set_interfaces */
 	size_t n_ifs;
+	const struct ctf_netns_name *netns;	/* namespace names, sorted by netns,
+						 * unique; replaced by set_netns */
+	size_t n_netns;
 };
 
 /* The name of @ifindex in @env's table, or NULL. */
 const char *ctf_output_if_name(const struct ctf_output_env *env, uint32_t ifindex);
+
+/* The entry of namespace @netns in @env's table, or NULL. */
+const struct ctf_netns_name *ctf_output_netns(const struct ctf_output_env *env, uint32_t netns);
 
 /* Rate limit for a repeating message: one per interval, counts the rest. */
 struct ctf_ratelimit {

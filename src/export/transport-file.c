@@ -79,7 +79,8 @@ static void ensure_started(struct file_output *f)
 		return;
 	f->started = true;
 	if (!ctf_ipfix_encoder_send_templates(f->enc, &f->base.rel, f->env->ifs,
-					      f->env->n_ifs, &err))
+					      f->env->n_ifs, &err) ||
+	    !ctf_ipfix_encoder_append_netns(f->enc, f->env->netns, f->env->n_netns, &err))
 		g_warning("%s: templates not written: %s", f->path, err->message);
 }
 
@@ -104,6 +105,16 @@ static void file_interfaces(struct ctf_output *o)
 	if (f->started &&
 	    !ctf_ipfix_encoder_append_interfaces(f->enc, f->env->ifs, f->env->n_ifs, &err))
 		g_warning("%s: interface names not written: %s", f->path, err->message);
+}
+
+static void file_netns(struct ctf_output *o)
+{
+	struct file_output *f = (struct file_output *)o;
+	g_autoptr(GError) err = NULL;
+
+	if (f->started &&
+	    !ctf_ipfix_encoder_append_netns(f->enc, f->env->netns, f->env->n_netns, &err))
+		g_warning("%s: namespace names not written: %s", f->path, err->message);
 }
 
 static void file_tick(struct ctf_output *o, int64_t now)
@@ -153,6 +164,7 @@ static void file_free(struct ctf_output *o)
 static const struct ctf_output_ops file_ops = {
 	.push = file_push,
 	.interfaces = file_interfaces,
+	.netns = file_netns,
 	.tick = file_tick,
 	.finish = file_finish,
 	.free = file_free,

@@ -468,7 +468,8 @@ static void try_connect(struct tcp_output *t)
 	t->backoff_s = MAX(t->env->cfg->reconnect_min_s, 1u);
 	/* the interface names too: they died with the old session */
 	if (!ctf_ipfix_encoder_send_templates(t->enc, &t->base.rel, t->env->ifs,
-					      t->env->n_ifs, &err))
+					      t->env->n_ifs, &err) ||
+	    !ctf_ipfix_encoder_append_netns(t->enc, t->env->netns, t->env->n_netns, &err))
 		fail(t, "templates not sent", EIO);
 	if (t->failed)
 		teardown(t);
@@ -509,6 +510,19 @@ static void tcp_interfaces(struct ctf_output *o)
 		return;
 	if (!ctf_ipfix_encoder_append_interfaces(t->enc, t->env->ifs, t->env->n_ifs, &err))
 		fail(t, "interface names not sent", EIO);
+	if (t->failed)
+		teardown(t);
+}
+
+static void tcp_netns(struct ctf_output *o)
+{
+	struct tcp_output *t = (struct tcp_output *)o;
+	g_autoptr(GError) err = NULL;
+
+	if (t->state != TCP_UP)
+		return;
+	if (!ctf_ipfix_encoder_append_netns(t->enc, t->env->netns, t->env->n_netns, &err))
+		fail(t, "namespace names not sent", EIO);
 	if (t->failed)
 		teardown(t);
 }
@@ -620,6 +634,7 @@ static void tcp_free(struct ctf_output *o)
 static const struct ctf_output_ops tcp_ops = {
 	.push = tcp_push,
 	.interfaces = tcp_interfaces,
+	.netns = tcp_netns,
 	.tick = tcp_tick,
 	.finish = tcp_finish,
 	.free = tcp_free,

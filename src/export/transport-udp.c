@@ -112,7 +112,8 @@ static void send_templates(struct udp_output *u, int64_t now)
 
 	u->next_refresh_us = now + (int64_t)u->env->cfg->template_refresh_s * G_USEC_PER_SEC;
 	if (!ctf_ipfix_encoder_send_templates(u->enc, &u->base.rel, u->env->ifs,
-					      u->env->n_ifs, &err))
+					      u->env->n_ifs, &err) ||
+	    !ctf_ipfix_encoder_append_netns(u->enc, u->env->netns, u->env->n_netns, &err))
 		g_warning("collector %s: templates not sent: %s", u->base.name, err->message);
 }
 
@@ -145,6 +146,16 @@ static void udp_interfaces(struct ctf_output *o)
 	if (u->started &&
 	    !ctf_ipfix_encoder_append_interfaces(u->enc, u->env->ifs, u->env->n_ifs, &err))
 		g_warning("collector %s: interface names not sent: %s", o->name, err->message);
+}
+
+static void udp_netns(struct ctf_output *o)
+{
+	struct udp_output *u = (struct udp_output *)o;
+	g_autoptr(GError) err = NULL;
+
+	if (u->started &&
+	    !ctf_ipfix_encoder_append_netns(u->enc, u->env->netns, u->env->n_netns, &err))
+		g_warning("collector %s: namespace names not sent: %s", o->name, err->message);
 }
 
 static void udp_tick(struct ctf_output *o, int64_t now)
@@ -184,6 +195,7 @@ static void udp_free(struct ctf_output *o)
 static const struct ctf_output_ops udp_ops = {
 	.push = udp_push,
 	.interfaces = udp_interfaces,
+	.netns = udp_netns,
 	.tick = udp_tick,
 	.finish = udp_finish,
 	.free = udp_free,

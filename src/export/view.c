@@ -126,6 +126,24 @@ static const char *if_str(const struct ctf_output_env *env, uint32_t ifindex,
 	return out;
 }
 
+/* "4026532001" or "4026532001(blue)": the /run/netns name, else the
+ * first 12 digits of the container id, as `docker ps` shows it */
+static const char *netns_str(const struct ctf_output_env *env, uint32_t netns,
+			     char *out, size_t size)
+{
+	const struct ctf_netns_name *e = ctf_output_netns(env, netns);
+	char n[CTF_EXPORT_NETNS_NAME_SIZE];
+
+	if (e && e->name[0])
+		snprintf(out, size, "%u(%s)", netns, text_str(e->name, sizeof(e->name), n, sizeof(n)));
+	else if (e && e->container_id[0])
+		snprintf(out, size, "%u(%.12s)", netns, text_str(e->container_id,
+								  sizeof(e->container_id), n, sizeof(n)));
+	else
+		snprintf(out, size, "%u", netns);
+	return out;
+}
+
 static size_t text_proc(const struct ctf_proc_info *p, char *buf, size_t size)
 {
 	char comm[sizeof(p->comm)], exe[sizeof(p->exe)], user[sizeof(p->user)];
@@ -166,9 +184,12 @@ size_t ctf_view_format_text(const struct ctf_record *r, const struct ctf_output_
 	APPEND(" if %s->%s", if_str(env, r->ingress_if, a, sizeof(a)),
 	       if_str(env, r->egress_if, b, sizeof(b)));
 	/* live records (conntrack): a pcap record has none of these */
-	if (r->ct_zone || r->ct_mark || r->netns_ino)
-		APPEND(" zone %u mark 0x%x netns %u ctid %u", r->ct_zone, r->ct_mark,
-		       r->netns_ino, r->ct_id);
+	if (r->ct_zone || r->ct_mark || r->netns_ino) {
+		char ns[CTF_EXPORT_NETNS_NAME_SIZE + 16];
+
+		APPEND(" zone %u mark 0x%x netns %s ctid %u", r->ct_zone, r->ct_mark,
+		       netns_str(env, r->netns_ino, ns, sizeof(ns)), r->ct_id);
+	}
 	if (r->has_proc && n < size)
 		n += text_proc(&r->proc, buf + n, size - n);
 	return MIN(n, size ? size - 1 : 0);
@@ -207,6 +228,26 @@ static size_t json_if_name(const struct ctf_output_env *env, uint32_t ifindex,
 	if (!name)
 		return (size_t)snprintf(buf, size, "null");
 	return json_str(name, CTF_EXPORT_IF_NAME_SIZE, buf, size);
+}
+
+/* ,"netns_name":..,"netns_container_id":..: null when not known */
+static size_t json_netns(const struct ctf_output_env *env, uint32_t netns, char *buf,
+			 size_t size)
+{
+	const struct ctf_netns_name *e = netns ? ctf_output_netns(env, netns) : NULL;
+	size_t n = 0;
+
+	APPEND(",\"netns_name\":");
+	if (e && e->name[0])
+		JSON_STR(e->name);
+	else
+		APPEND("null");
+	APPEND(",\"netns_container_id\":");
+	if (e && e->container_id[0])
+		JSON_STR(e->container_id);
+	else
+		APPEND("null");
+	return n;
 }
 
 static size_t json_proc(const struct ctf_record *r, char *buf, size_t size)
@@ -265,6 +306,8 @@ size_t ctf_view_format_json(const struct ctf_record *r, const struct ctf_output_
 		n += json_if_name(env, r->egress_if, buf + n, size - n);
 	APPEND(",\"ct_zone\":%u,\"ct_mark\":%u,\"netns_ino\":%u,\"ct_id\":%u", r->ct_zone,
 	       r->ct_mark, r->netns_ino, r->ct_id);
+	if (n < size)
+		n += json_netns(env, r->netns_ino, buf + n, size - n);
 	APPEND(",\"nat\":%s,\"post_src\":%s,\"post_dst\":%s,\"post_sport\":%u"
 	       ",\"post_dport\":%u,\"nat_event\":%u", r->nat ? "true" : "false", ps, pd,
 	       r->post_sport, r->post_dport, r->nat_event);

@@ -163,7 +163,7 @@ struct ctf_ct_source *ctf_ct_source_open(const struct ctf_ct_source_config *cfg,
 	struct ctf_netns_scope scope;
 	gboolean ok;
 
-	s->name = g_strdup(cfg->netns ? cfg->netns : "host");
+	s->name = g_strdup(cfg->label ? cfg->label : cfg->netns ? cfg->netns : "host");
 	s->dump_seq = (uint32_t)time(NULL);
 	if (!ctf_netns_enter(cfg->netns, &scope, &s->netns_ino, error))
 		return NULL;

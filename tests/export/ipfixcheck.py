@@ -32,7 +32,7 @@ ENTERPRISE_IES = [   # name, number, python3-ipfix type
     ("processId", 4, "unsigned32"), ("processName", 5, "string"),
     ("processExecutable", 6, "string"), ("containerId", 7, "string"),
     ("tcpRttMicroseconds", 8, "unsigned32"), ("tcpRetransmissions", 9, "unsigned32"),
-    ("conntrackId", 10, "unsigned32"),
+    ("conntrackId", 10, "unsigned32"), ("netnsName", 11, "string"),
 ]
 
 

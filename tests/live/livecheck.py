@@ -48,7 +48,7 @@ ENTERPRISE_IES = [
     ("processId", 4, "unsigned32"), ("processName", 5, "string"),
     ("processExecutable", 6, "string"), ("containerId", 7, "string"),
     ("tcpRttMicroseconds", 8, "unsigned32"), ("tcpRetransmissions", 9, "unsigned32"),
-    ("conntrackId", 10, "unsigned32"),
+    ("conntrackId", 10, "unsigned32"), ("netnsName", 11, "string"),
 ]
 # Data Template IDs (CTF_IPFIX_LAYOUT 2): 0x140..0x15f, and 0x440..0x45f for
 # records with an owning process (the same fields plus the process ones).

@@ -246,7 +246,7 @@ static void test_enterprise(void **state)
 	const struct ctf_ipfix_enterprise_ie *e = ctf_ipfix_enterprise_ies(&n);
 
 	assert_non_null(s);
-	assert_int_equal(n, 10);
+	assert_int_equal(n, 11);
 	assert_int_equal(ctf_ipfix_schema_pen(s), 4242);
 	for (size_t i = 0; i < n; i++) {
 		bool str = e[i].type == FB_STRING;
@@ -407,11 +407,19 @@ struct decoded_if {
 	guint after_records;
 };
 
+/* One namespace options record, and after how many data records. */
+struct decoded_netns {
+	uint32_t netns;
+	char *name, *container;
+	guint after_records;
+};
+
 struct decoded {
 	GArray *recs;		/* struct ctf_ipfix_rec, tmpl = template flags */
 	GArray *tids;		/* uint16_t per record */
 	GArray *procs;		/* struct decoded_proc per record */
 	GArray *ifs;		/* struct decoded_if */
+	GArray *netns;		/* struct decoded_netns */
 	struct ctf_ipfix_reliability rel;
 	unsigned n_rel, n_flow_keys, n_ie_types;
 	uint64_t flow_keys[CTF_TMPL_COUNT];
@@ -507,6 +515,7 @@ static void decoded_options(struct decoded *d, fBuf_t *b, uint16_t tid)
 		struct ctf_ipfix_reliability rel;
 		struct ctf_ipfix_flow_keys fk;
 		struct ctf_ipfix_if_name ifn;
+		struct ctf_ipfix_netns ns;
 		fbInfoElementOptRec_t ie;
 	} u;
 	size_t len = sizeof(u), l;
@@ -532,6 +541,15 @@ static void decoded_options(struct decoded *d, fBuf_t *b, uint16_t tid)
 		x.name = copy_var(&u.ifn.name, &l);
 		x.description = copy_var(&u.ifn.description, &l);
 		g_array_append_val(d->ifs, x);
+	} else if (tid == CTF_IPFIX_TID_NETNS) {
+		struct decoded_netns x = { .after_records = d->recs->len };
+
+		assert_true(fBufSetInternalTemplate(b, CTF_IPFIX_ITID_NETNS, &err));
+		assert_true(fBufNext(b, (uint8_t *)&u.ns, &len, &err));
+		x.netns = u.ns.netns;
+		x.name = copy_var(&u.ns.name, &l);
+		x.container = copy_var(&u.ns.container, &l);
+		g_array_append_val(d->netns, x);
 	} else {
 		assert_int_equal(tid, CTF_IPFIX_TID_IE_TYPE);
 		assert_true(fBufSetInternalTemplate(b, CTF_IPFIX_ITID_IE_TYPE, &err));
@@ -557,12 +575,14 @@ static void decode_file(const char *path, struct decoded *d)
 	add_internal(s, CTF_IPFIX_ITID_FLOW_KEYS, ctf_ipfix_flow_keys_template(schema, TRUE, &err));
 	add_internal(s, CTF_IPFIX_ITID_IE_TYPE, fbInfoElementAllocTypeTemplate(ctf_ipfix_schema_model(schema), &err));
 	add_internal(s, CTF_IPFIX_ITID_IF_NAME, ctf_ipfix_if_name_template(schema, TRUE, &err));
+	add_internal(s, CTF_IPFIX_ITID_NETNS, ctf_ipfix_netns_template(schema, TRUE, &err));
 	b = fBufAllocForCollection(s, c);
 	memset(d, 0, sizeof(*d));
 	d->recs = g_array_new(FALSE, TRUE, sizeof(struct ctf_ipfix_rec));
 	d->tids = g_array_new(FALSE, TRUE, sizeof(uint16_t));
 	d->procs = g_array_new(FALSE, TRUE, sizeof(struct decoded_proc));
 	d->ifs = g_array_new(FALSE, TRUE, sizeof(struct decoded_if));
+	d->netns = g_array_new(FALSE, TRUE, sizeof(struct decoded_netns));
 	for (;;) {
 		uint16_t tid = 0;
 		fbTemplate_t *t = fBufNextCollectionTemplate(b, &tid, &err);
@@ -598,6 +618,11 @@ static void decoded_clear(struct decoded *d)
 	g_array_unref(d->tids);
 	g_array_unref(d->procs);
 	g_array_unref(d->ifs);
+	for (guint i = 0; i < d->netns->len; i++) {
+		g_free(g_array_index(d->netns, struct decoded_netns, i).name);
+		g_free(g_array_index(d->netns, struct decoded_netns, i).container);
+	}
+	g_array_unref(d->netns);
 }
 
 /* What a decoder must see for @r: the record's fields, restricted to the
@@ -680,7 +705,7 @@ static void test_round_trip_biflow(void **state)
 
 		assert_int_equal(d.flow_keys[f], ctf_ipfix_flow_key_indicator(f));
 	}
-	assert_int_equal(d.n_ie_types, 10);
+	assert_int_equal(d.n_ie_types, 11);
 	assert_int_equal(d.ifs->len, 0);	/* no table given: no interface records */
 	for (guint i = 0; i < d.procs->len; i++)
 		assert_false(g_array_index(d.procs, struct decoded_proc, i).has);
@@ -1158,6 +1183,83 @@ static void test_interfaces_before_output(void **state)
 	decoded_clear(&d);
 }
 
+/* Namespace names: options records before the data of a live session,
+ * again when the table changes (not when it is set unchanged), none in
+ * an offline session; the views name the namespace. */
+static void test_netns_names(void **state)
+{
+	static const char cid[] = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+	struct ctf_netns_name a[] = {
+		{ .netns = 4026532002u, .container_id = "" },
+		{ .netns = 4026532001u, .name = "blue" },
+		{ .netns = 0, .name = "ignored" },
+	}, b[] = { { .netns = 4026532001u, .name = "blue" } };
+	struct ctf_export_config cfg;
+	g_autoptr(GError) err = NULL;
+	g_autoptr(ctf_exporter) ex = NULL, off = NULL;
+	g_autofree char *path = NULL, *off_path = NULL;
+	struct ctf_record r = given_v4_tcp();
+	g_autoptr(ctf_exporter) view = NULL;
+	char *text = NULL, *json = NULL;
+	size_t text_len = 0, json_len = 0;
+	FILE *tf = open_memstream(&text, &text_len), *jf = open_memstream(&json, &json_len);
+	g_auto(GStrv) tl = NULL, jl = NULL;
+	struct decoded d;
+
+	g_strlcpy(a[0].container_id, cid, sizeof(a[0].container_id));
+	ctf_export_config_init(&cfg);
+	cfg.live = true;
+	ex = given_file_exporter(false, true, &path);
+	assert_true(ctf_exporter_set_netns(ex, a, G_N_ELEMENTS(a), &err));
+	assert_true(ctf_exporter_set_netns(ex, a, G_N_ELEMENTS(a), &err));	/* unchanged */
+	ctf_exporter_push(ex, &r);
+	assert_true(ctf_exporter_set_netns(ex, b, G_N_ELEMENTS(b), &err));
+	assert_false(ctf_exporter_set_netns(ex, a, CTF_EXPORT_MAX_NETNS + 1, &err));
+	assert_true(ctf_exporter_finish(ex, &err));
+	decode_file(path, &d);
+	assert_int_equal(d.recs->len, 1);
+	assert_int_equal(d.netns->len, 3);	/* sorted by inode, then the new table */
+	assert_int_equal(g_array_index(d.netns, struct decoded_netns, 0).netns, 4026532001u);
+	assert_string_equal(g_array_index(d.netns, struct decoded_netns, 0).name, "blue");
+	assert_string_equal(g_array_index(d.netns, struct decoded_netns, 0).container, "");
+	assert_int_equal(g_array_index(d.netns, struct decoded_netns, 0).after_records, 0);
+	assert_int_equal(g_array_index(d.netns, struct decoded_netns, 1).netns, 4026532002u);
+	assert_string_equal(g_array_index(d.netns, struct decoded_netns, 1).name, "");
+	assert_string_equal(g_array_index(d.netns, struct decoded_netns, 1).container, cid);
+	assert_int_equal(g_array_index(d.netns, struct decoded_netns, 2).after_records, 1);
+	decoded_clear(&d);
+	/* offline: no such template, nothing sent */
+	off = given_file_exporter(false, false, &off_path);
+	assert_true(ctf_exporter_set_netns(off, a, G_N_ELEMENTS(a), &err));
+	assert_true(ctf_exporter_finish(off, &err));
+	decode_file(off_path, &d);
+	assert_int_equal(d.netns->len, 0);
+	decoded_clear(&d);
+	/* views */
+	view = ctf_exporter_new(&cfg, &err);
+	ctf_exporter_add_view(view, CTF_VIEW_TEXT, tf);
+	ctf_exporter_add_view(view, CTF_VIEW_JSON, jf);
+	assert_true(ctf_exporter_set_netns(view, a, G_N_ELEMENTS(a), &err));
+	for (uint32_t ino = 4026532001u; ino <= 4026532003u; ino++) {
+		r.netns_ino = ino;
+		ctf_exporter_push(view, &r);
+	}
+	assert_true(ctf_exporter_finish(view, &err));
+	fclose(tf);
+	fclose(jf);
+	tl = g_strsplit(text, "\n", -1);
+	jl = g_strsplit(json, "\n", -1);
+	assert_int_equal(g_strv_length(tl), 4);
+	assert_non_null(strstr(tl[0], " netns 4026532001(blue) "));
+	assert_non_null(strstr(jl[0], ",\"netns_name\":\"blue\",\"netns_container_id\":null,"));
+	assert_non_null(strstr(tl[1], " netns 4026532002(0123456789ab) "));
+	assert_non_null(strstr(jl[1], ",\"netns_name\":null,\"netns_container_id\":\"0123"));
+	assert_non_null(strstr(tl[2], " netns 4026532003 "));
+	assert_non_null(strstr(jl[2], ",\"netns_name\":null,\"netns_container_id\":null,"));
+	free(text);
+	free(json);
+}
+
 /* Text and JSON show the process and the interface names. */
 static void test_views(void **state)
 {
@@ -1238,6 +1340,7 @@ int main(void)
 		cmocka_unit_test(test_interfaces_file),
 		cmocka_unit_test(test_interfaces_before_output),
 		cmocka_unit_test(test_views),
+		cmocka_unit_test(test_netns_names),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -231,6 +231,33 @@ static void test_bad_cli_values(void **state)
 	assert_non_null(strstr(error->message, "no-such-option"));
 }
 
+/* netns = all follows every namespace: alone, from the file or the CLI;
+ * combined with names it is a usage error (exit 2) naming the values. */
+static void test_netns_all_alone(void **state)
+{
+	const char *all[] = { "--netns", "all", NULL };
+	const char *mixed[] = { "--netns", "all", "--netns", "blue", NULL };
+	struct ctf_run_config cfg;
+	g_autofree char *m = NULL;
+
+	assert_null(load(&cfg, NULL, all));
+	assert_true(ctf_run_config_netns_all(&cfg));
+	ctf_run_config_clear(&cfg);
+	assert_null(load(&cfg, "[conntrack]\nnetns = all\nnetns-scan = 2\n", NULL));
+	assert_true(ctf_run_config_netns_all(&cfg));
+	assert_int_equal(cfg.netns_scan_s, 2);
+	ctf_run_config_clear(&cfg);
+	assert_null(load(&cfg, "[conntrack]\nnetns = blue\n", NULL));
+	assert_false(ctf_run_config_netns_all(&cfg));
+	ctf_run_config_clear(&cfg);
+	m = load(&cfg, NULL, mixed);
+	assert_non_null(m);
+	assert_non_null(strstr(m, "netns = all, blue: 'all' already follows every namespace"));
+	g_free(m);
+	m = load(&cfg, "[conntrack]\nnetns = blue, all\n", NULL);
+	assert_non_null(strstr(m, "cannot be combined"));
+}
+
 static void test_missing_file(void **state)
 {
 	char *argv0[] = { "run", "-c", "/nonexistent/ctflow.conf", NULL };
@@ -397,6 +424,7 @@ int main(void)
 		cmocka_unit_test(test_bad_values_name_file_line_key),
 		cmocka_unit_test(test_bad_cli_values),
 		cmocka_unit_test(test_missing_file),
+		cmocka_unit_test(test_netns_all_alone),
 		cmocka_unit_test(test_reload_reads_file_again),
 		cmocka_unit_test(test_shipped_example_is_valid),
 		cmocka_unit_test(test_environment),
