@@ -22,7 +22,9 @@
 # owners found, and each median against `off`. Printed and written to
 # bench/out/enrich.md. BUILD=DIR: the build to use (default build-enrich-bench,
 # release, set up when missing); CTFLOW=PATH LOADGEN=PATH: prebuilt binaries
-# instead. ENRICH_PERF=VARIANT records `perf record -g` of that
+# instead. BASELINE=PATH: another ctflow binary (an older version) whose off
+# and both variants (base-off, base-both) run interleaved with the others,
+# for a before/after in one run. ENRICH_PERF=VARIANT records `perf record -g` of that
 # variant's last run into bench/out/enrich-VARIANT.perf.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -32,6 +34,7 @@ REPS=${2:-5}
 OUT=$ROOT/bench/out
 BUILD=${BUILD:-$ROOT/build-enrich-bench}
 VARIANTS=(off process interfaces both)
+[[ -n ${BASELINE:-} ]] && VARIANTS+=(base-off base-both)
 mkdir -p "$OUT"
 [[ $(id -u) == 0 ]] || { echo "bench/enrich.sh: needs root (namespaces, conntrack)" >&2; exit 1; }
 if [[ -z ${CTFLOW:-} ]]; then	# CTFLOW=PATH (and LOADGEN=PATH): binaries built elsewhere
@@ -123,14 +126,16 @@ del_ns() { ip netns del "$NS"; NS=""; }
 
 # run VARIANT REP: one ctflow run; appends "VARIANT cpu_s created owners" to $TMP/results
 run() {
-	local v=$1 rep=$2 opts=() pid perf_pid="" before created cpu owners line
+	local v=$1 rep=$2 opts=() bin=$CTFLOW pid perf_pid="" before created cpu owners line
 	case $v in
 	off) opts=(--no-process --no-interfaces) ;;
 	process) opts=(--no-interfaces) ;;
 	interfaces) opts=(--no-process) ;;
+	base-off) opts=(--no-process --no-interfaces); bin=$BASELINE ;;
+	base-both) bin=$BASELINE ;;
 	esac
 	new_ns
-	ip netns exec "$NS" taskset -c 1 "$CTFLOW" run -C "file:$TMP/ctflow.ipfix" "${opts[@]}" \
+	ip netns exec "$NS" taskset -c 1 "$bin" run -C "file:$TMP/ctflow.ipfix" "${opts[@]}" \
 		>"$TMP/ctflow.out" 2>"$TMP/ctflow.log" &
 	pid=$!
 	PIDS+=($pid)
@@ -173,26 +178,36 @@ done
 	echo "\`bench/enrich.sh $FLOWS $REPS\`: $FLOWS new UDP entries per run (bench/ct-loadgen, one unconnected"
 	echo "socket, CPU 0), then \`conntrack -F\`; ctflow on CPU 1; variants interleaved, $REPS runs each."
 	echo "CPU: utime+stime of the ctflow process (all threads), start to end of the DESTROY burst."
+	[[ -n ${BASELINE:-} ]] && echo "base-*: the same with \`$BASELINE\` ($($BASELINE --version 2>/dev/null | head -1)); their ratios are ÷ base-off."
 	echo
-	echo "| variant | CPU s median (min–max) | µs per flow | ÷ off | owners found |"
-	echo "|---|---|---:|---:|---|"
+	echo "| variant | CPU s median (min–max) | µs per flow | median ÷ off's median | median of ÷ off in the same round | owners found |"
+	echo "|---|---|---:|---:|---:|---|"
 	awk -v vars="${VARIANTS[*]}" '
-	{ cpu[$1] = cpu[$1] " " $2; n[$1]++; cr[$1] += $3; own[$1] = own[$1] " " $4 }
+	{ n[$1]++; cpu[$1] = cpu[$1] " " $2; at[$1, n[$1]] = $2; cr[$1] += $3; own[$1] = own[$1] " " $4 }
 	function median(s,    a, k, i, j, t) {
 		k = split(s, a, " ")
-		for (i = 1; i <= k; i++) for (j = i + 1; j <= k; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
+		for (i = 1; i <= k; i++) for (j = i + 1; j <= k; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
 		lo = a[1]; hi = a[k]
 		return k % 2 ? a[(k + 1) / 2] : (a[k / 2] + a[k / 2 + 1]) / 2
 	}
+	# the median over rounds of VARIANT / BASE in the same round
+	function pair_median(v, b,    r, i) {
+		r = ""
+		for (i = 1; i <= n[v] && i <= n[b]; i++)
+			if (at[b, i] > 0) r = r " " at[v, i] / at[b, i]
+		return r == "" ? 0 : median(r)
+	}
 	END {
 		split(vars, vs, " ")
-		base = median(cpu["off"])
 		for (i = 1; i in vs; i++) {
 			v = vs[i]
 			if (!n[v]) continue
-			m = median(cpu[v])
-			printf "| %s | %.3f (%.3f–%.3f) | %.2f | %.2f | %s |\n", v, m, lo, hi,
-				m * 1e6 / (cr[v] / n[v]), m / base, own[v]
+			b = v ~ /^base-/ ? "base-off" : "off"
+			mb = median(cpu[b])
+			p = pair_median(v, b)
+			m = median(cpu[v])	# last: sets lo and hi
+			printf "| %s | %.3f (%.3f–%.3f) | %.2f | %.2f | %.2f | %s |\n", v, m, lo, hi,
+				m * 1e6 / (cr[v] / n[v]), m / mb, p, own[v]
 		}
 	}' "$TMP/results"
 } >"$OUT/enrich.md"

@@ -69,7 +69,9 @@ struct ctf_proc_enricher_config {
 	bool udp_port_dump;		/* UDP: when the exact lookups fail on a
 					 * local address, dump the sockets bound
 					 * to the local port (finds sockets bound
-					 * to a device); default true */
+					 * to a device; not again for a port that
+					 * had none within a second, at most 100
+					 * a second); default true */
 };
 
 struct ctf_proc_enricher_stats {
@@ -96,7 +98,8 @@ struct ctf_proc_enricher_stats {
 	uint64_t owner_reuses;		/* inode -> pid answers already verified in
 					 * this batch (no /proc read) */
 	uint64_t port_dump_skips;	/* UDP port dumps skipped: the port had no
-					 * socket a moment ago */
+					 * socket a moment ago, or 100 were made
+					 * in the last second */
 	uint32_t netns_open;		/* namespaces with open sockets now */
 	uint32_t inodes_cached;		/* inode -> pid entries now */
 	uint32_t pids_cached;		/* pid -> process entries now */

@@ -2,7 +2,8 @@
  * The enrichment thread: between the live engine and the export thread.
  *
  * Receives the entries of new flows (looked up at once: which process
- * owns the local socket, before a short-lived program exits) and the
+ * owns the local socket, before a short-lived program exits; during a
+ * burst of more than 5,000 new flows a second, within 2 ms) and the
  * records; fills each record's interfaces (sampled packets, then routes)
  * and owner (pid, name, executable, user, container, TCP RTT) and passes
  * it on. Owns the process enricher and one interface enricher per

@@ -14,6 +14,7 @@
  */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -39,6 +40,10 @@ struct ctf_frag_table *ctf_frag_table_new(uint64_t timeout_us, size_t max_datagr
 
 /* Feed one packet: non-fragments pass straight to @out. */
 void ctf_frag_table_add(struct ctf_frag_table *t, const struct ctf_packet *pkt);
+
+/* True when no datagram is pending: then a packet that is not a fragment
+ * may bypass the table (add and advance would only pass it on). */
+bool ctf_frag_table_is_empty(const struct ctf_frag_table *t);
 
 /* Give up on datagrams older than the timeout at @now_us. */
 void ctf_frag_table_advance(struct ctf_frag_table *t, uint64_t now_us);

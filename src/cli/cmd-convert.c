@@ -78,13 +78,19 @@ static void flush_batch(struct convert *c)
 	c->n_batch = 0;
 }
 
+/* The packet in the next free batch slot joins the batch. */
+static void batch_commit(struct convert *c)
+{
+	if (++c->n_batch == BATCH_PACKETS)
+		flush_batch(c);
+}
+
 static void on_datagram(const struct ctf_packet *pkt, void *userdata)
 {
 	struct convert *c = userdata;
 
-	c->batch[c->n_batch++] = *pkt;
-	if (c->n_batch == BATCH_PACKETS)
-		flush_batch(c);
+	c->batch[c->n_batch] = *pkt;
+	batch_commit(c);
 }
 
 static void convert_tick(struct convert *c)
@@ -103,17 +109,31 @@ static void convert_tick(struct convert *c)
 	ctf_progress_update(c->progress, frac > 1 ? 1 : frac, c->frames, fs.flows_active);
 }
 
+/* Fragments, and every packet while datagrams are pending (their
+ * timeouts come first), go through the fragment table. */
+static void via_frags(struct convert *c, const struct ctf_packet *slot)
+{
+	struct ctf_packet pkt = *slot;	/* the slot is on_datagram()'s next */
+
+	ctf_frag_table_advance(c->frags, pkt.ts_us);
+	ctf_frag_table_add(c->frags, &pkt);
+}
+
+/* Packets are decoded straight into the next batch slot: a whole packet
+ * with no datagram pending is not copied again. */
 static gboolean on_frame(const struct ctf_pcap_frame *f, void *userdata)
 {
 	struct convert *c = userdata;
-	struct ctf_packet pkt;
+	struct ctf_packet *pkt = &c->batch[c->n_batch];
 	enum ctf_decode_status st;
 
-	st = ctf_decode_packet(f->dlt, f->data, f->caplen, f->ts_us, &pkt);
+	st = ctf_decode_packet(f->dlt, f->data, f->caplen, f->ts_us, pkt);
 	c->status[st]++;
 	if (st == CTF_DECODE_OK) {
-		ctf_frag_table_advance(c->frags, pkt.ts_us);
-		ctf_frag_table_add(c->frags, &pkt);
+		if (pkt->frag == CTF_FRAG_NONE && ctf_frag_table_is_empty(c->frags))
+			batch_commit(c);
+		else
+			via_frags(c, pkt);
 	}
 	if ((++c->frames % TICK_EVERY_FRAMES) == 0)
 		convert_tick(c);

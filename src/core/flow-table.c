@@ -106,8 +106,8 @@ struct ctf_flow_table {
 	uint64_t now_us;
 	uint64_t due_us;	/* expire() has nothing to do before this */
 
-	struct flow **chunks;
-	uint32_t n_chunks;
+	struct flow *flows;	/* the slab: reserved for max_flows */
+	uint32_t n_chunks;	/* usable: n_chunks * CHUNK_FLOWS */
 	uint32_t n_alloc;	/* flows ever handed out of the slab */
 	uint32_t free_head;	/* free list through next */
 
@@ -135,33 +135,46 @@ void ctf_flow_table_config_init(struct ctf_flow_table_config *cfg)
 
 /* --- memory: 2 MiB-aligned blocks, huge pages where allowed ------------- */
 
-/*
- * Blocks of 2 MiB or more are mapped directly: zero without a memset (so
- * pages are only faulted in when used) and 2 MiB-aligned with a huge-page
- * hint. Smaller blocks come from malloc.
- */
 static size_t table_block_size(size_t size)
 {
 	return size < HUGE_PAGE ? size : (size + HUGE_PAGE - 1) & ~(size_t)(HUGE_PAGE - 1);
 }
 
-static void *table_alloc0(size_t size)
+/* A 2 MiB-aligned anonymous mapping of @len bytes (a multiple of 2 MiB). */
+static uint8_t *map_aligned(size_t len, int prot, int flags)
 {
-	size_t len = table_block_size(size);
 	uint8_t *p, *aligned;
 
-	if (size < HUGE_PAGE)
-		return g_malloc0(size);
-	p = mmap(NULL, len + HUGE_PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	p = mmap(NULL, len + HUGE_PAGE, prot, MAP_PRIVATE | MAP_ANONYMOUS | flags, -1, 0);
 	if (p == MAP_FAILED)
 		g_error("flow table: cannot map %zu bytes: %s", len, g_strerror(errno));
 	aligned = (uint8_t *)(((uintptr_t)p + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1));
 	if (aligned > p)
 		munmap(p, (size_t)(aligned - p));
 	munmap(aligned + len, (size_t)(p + HUGE_PAGE - aligned));
-	/* Only a hint: without THP the table works the same, slower. */
-	(void)madvise(aligned, len, MADV_HUGEPAGE);
 	return aligned;
+}
+
+/* Only a hint: without THP the table works the same, slower. */
+static void hint_huge(void *p, size_t len)
+{
+	(void)madvise(p, len, MADV_HUGEPAGE);
+}
+
+/*
+ * Blocks of 2 MiB or more are mapped directly: zero without a memset (so
+ * pages are only faulted in when used) and 2 MiB-aligned with a huge-page
+ * hint. Smaller blocks come from malloc.
+ */
+static void *table_alloc0(size_t size)
+{
+	uint8_t *p;
+
+	if (size < HUGE_PAGE)
+		return g_malloc0(size);
+	p = map_aligned(table_block_size(size), PROT_READ | PROT_WRITE, 0);
+	hint_huge(p, table_block_size(size));
+	return p;
 }
 
 static void table_free(void *p, size_t size)
@@ -174,9 +187,44 @@ static void table_free(void *p, size_t size)
 		munmap(p, table_block_size(size));
 }
 
+/*
+ * The flows: address space for max_flows of them is reserved at once
+ * (inaccessible, so it costs no memory) and made usable one 2 MiB chunk
+ * at a time as the table fills, so a flow is found from its index with
+ * one shift and add, and never moves.
+ */
+static size_t slab_size(const struct ctf_flow_table *t)
+{
+	size_t chunks = (t->cfg.max_flows + CHUNK_FLOWS - 1) / CHUNK_FLOWS;
+
+	return chunks * HUGE_PAGE;
+}
+
 static inline struct flow *flow_at(struct ctf_flow_table *t, uint32_t idx)
 {
-	return &t->chunks[idx / CHUNK_FLOWS][idx % CHUNK_FLOWS];
+	return &t->flows[idx];
+}
+
+static void slab_grow(struct ctf_flow_table *t)
+{
+	struct flow *chunk;
+
+	if (!t->flows)
+		t->flows = (struct flow *)map_aligned(slab_size(t), PROT_NONE, MAP_NORESERVE);
+	chunk = t->flows + (size_t)t->n_chunks * CHUNK_FLOWS;
+	if (mprotect(chunk, HUGE_PAGE, PROT_READ | PROT_WRITE) != 0)
+		g_error("flow table: cannot map %u bytes: %s", HUGE_PAGE, g_strerror(errno));
+	hint_huge(chunk, HUGE_PAGE);
+	t->n_chunks++;
+}
+
+static void slab_free(struct ctf_flow_table *t)
+{
+	if (t->flows)
+		munmap(t->flows, slab_size(t));
+	t->flows = NULL;
+	t->n_chunks = t->n_alloc = 0;
+	t->free_head = NIL;
 }
 
 static uint32_t slab_alloc(struct ctf_flow_table *t)
@@ -188,10 +236,8 @@ static uint32_t slab_alloc(struct ctf_flow_table *t)
 		t->free_head = flow_at(t, idx)->next;
 		return idx;
 	}
-	if (t->n_alloc / CHUNK_FLOWS == t->n_chunks) {
-		t->chunks = g_renew(struct flow *, t->chunks, t->n_chunks + 1);
-		t->chunks[t->n_chunks++] = table_alloc0(CHUNK_FLOWS * sizeof(struct flow));
-	}
+	if (t->n_alloc / CHUNK_FLOWS == t->n_chunks)
+		slab_grow(t);
 	return t->n_alloc++;
 }
 
@@ -283,13 +329,25 @@ static void age_unlink(struct ctf_flow_table *t, uint32_t idx)
 	t->n_open--;
 }
 
+/* Refile an open flow in the newer bucket @age (or at the tail of its own). */
+static void age_move(struct ctf_flow_table *t, uint32_t idx, uint64_t age)
+{
+	struct flow *f = flow_at(t, idx);
+	struct age_bucket *from = &t->ages[f->age], *to = age_bucket(t, age);
+
+	list_unlink(t, &from->l, idx);
+	if (--from->count == 0)
+		from->sorted = false;
+	list_append(t, &to->l, idx);
+	to->count++;
+	f->age = (uint8_t)(age & t->age_mask);
+}
+
 /* A packet to a flow of the sorted bucket: it becomes the most recent. */
 static inline void age_touch(struct ctf_flow_table *t, uint32_t idx, uint64_t now)
 {
-	if (!t->ages[flow_at(t, idx)->age].sorted)
-		return;
-	age_unlink(t, idx);
-	age_file(t, idx, age_of(t, now));
+	if (t->ages[flow_at(t, idx)->age].sorted)
+		age_move(t, idx, age_of(t, now));
 }
 
 struct age_rank {
@@ -319,12 +377,10 @@ static void age_sort(struct ctf_flow_table *t, uint64_t age)
 		struct flow *f = flow_at(t, i);
 		uint32_t next = f->next;
 
-		if (age_of(t, f->last_us) != age) {
-			age_unlink(t, i);
-			age_file(t, i, age_of(t, f->last_us));
-		} else {
+		if (age_of(t, f->last_us) != age)
+			age_move(t, i, age_of(t, f->last_us));
+		else
 			r[n++] = (struct age_rank){ f->last_us, f->last_seq, i };
-		}
 		i = next;
 	}
 	qsort(r, n, sizeof(*r), age_rank_cmp);
@@ -361,22 +417,44 @@ static inline uint64_t load64(const void *p)
 	return v;
 }
 
-static inline uint32_t key_hash(const struct flow_key *k)
+/* The key's hash, from its values: the packet path computes it from
+ * registers while it builds the key (reading the key back right after its
+ * narrow stores would stall on store forwarding). */
+static inline uint32_t hash_key_words(uint64_t lo0, uint64_t lo1, uint64_t hi0, uint64_t hi1,
+				      uint64_t ports, uint32_t tail)
 {
-	const uint8_t *p = (const uint8_t *)k;
+	const uint64_t w[5] = { lo0, lo1, hi0, hi1, ports };
 	uint64_t h = 0x9e3779b97f4a7c15ull;
-	uint32_t tail;
 
-	for (int i = 0; i < 40; i += 8) {
-		h ^= load64(p + i);
+	for (int i = 0; i < 5; i++) {
+		h ^= w[i];
 		h *= 0xff51afd7ed558ccdull;
 		h ^= h >> 32;
 	}
-	memcpy(&tail, p + 40, 4);
 	h ^= tail;
 	h *= 0xc4ceb9fe1a85ec53ull;
 	h ^= h >> 29;
 	return (uint32_t)h;
+}
+
+static inline uint64_t key_ports(uint16_t lo_port, uint16_t hi_port, uint16_t vlan_outer,
+				 uint16_t vlan_inner)
+{
+	return lo_port | (uint64_t)hi_port << 16 | (uint64_t)vlan_outer << 32 |
+	       (uint64_t)vlan_inner << 48;
+}
+
+static inline uint32_t key_tail(uint16_t icmp_class, uint8_t family, uint8_t proto)
+{
+	return icmp_class | (uint32_t)family << 16 | (uint32_t)proto << 24;
+}
+
+static inline uint32_t key_hash(const struct flow_key *k)
+{
+	return hash_key_words(load64(k->lo_addr.b), load64(k->lo_addr.b + 8),
+			      load64(k->hi_addr.b), load64(k->hi_addr.b + 8),
+			      key_ports(k->lo_port, k->hi_port, k->vlan_outer, k->vlan_inner),
+			      key_tail(k->icmp_class, k->family, k->proto));
 }
 
 /* ICMP queries that conntrack pairs by identifier: the request type. */
@@ -403,45 +481,68 @@ static bool is_icmp(uint8_t family, uint8_t proto)
 	return (family == 4 && proto == 1) || (family == 6 && proto == 58);
 }
 
-/* Build the canonical key; returns true when the packet's source is lo. */
-static bool key_from_packet(const struct ctf_packet *pkt, struct flow_key *k)
+/* memcmp(a, b) < 0 for two addresses, as two big-endian numbers */
+static inline int addr_cmp(uint64_t a0, uint64_t a1, uint64_t b0, uint64_t b1)
 {
-	uint16_t sport = 0, dport = 0;
+	a0 = GUINT64_FROM_BE(a0);
+	b0 = GUINT64_FROM_BE(b0);
+	if (a0 != b0)
+		return a0 < b0 ? -1 : 1;
+	a1 = GUINT64_FROM_BE(a1);
+	b1 = GUINT64_FROM_BE(b1);
+	return a1 < b1 ? -1 : a1 > b1;
+}
+
+/* Build the canonical key and its hash; returns true when the packet's
+ * source is lo. */
+static inline bool key_from_packet(const struct ctf_packet *pkt, struct flow_key *k,
+				   uint32_t *ret_hash)
+{
+	uint64_t s0 = load64(pkt->src.b), s1 = load64(pkt->src.b + 8);
+	uint64_t d0 = load64(pkt->dst.b), d1 = load64(pkt->dst.b + 8);
+	uint16_t sport = 0, dport = 0, icmp_class = 0;
+	bool src_is_lo;
 	int c;
 
-	memset(k, 0, sizeof(*k));
-	k->family = pkt->family;
-	k->proto = pkt->proto;
-	k->vlan_outer = pkt->vlan_outer;
-	k->vlan_inner = pkt->vlan_inner;
 	if (is_icmp(pkt->family, pkt->proto)) {
 		if (pkt->has_ports) {
 			int q = icmp_query_class(pkt->family, pkt->icmp_type);
 
 			if (q >= 0) {
-				k->icmp_class = (uint16_t)(q << 8);
+				icmp_class = (uint16_t)(q << 8);
 				sport = dport = pkt->icmp_id;
 			} else {
-				k->icmp_class = (uint16_t)(pkt->icmp_type << 8 | pkt->icmp_code);
+				icmp_class = (uint16_t)(pkt->icmp_type << 8 | pkt->icmp_code);
 			}
 		}
 	} else if (pkt->has_ports) {
 		sport = pkt->sport;
 		dport = pkt->dport;
 	}
-	c = memcmp(&pkt->src, &pkt->dst, sizeof(pkt->src));
-	if (c < 0 || (c == 0 && sport <= dport)) {
-		k->lo_addr = pkt->src;
-		k->hi_addr = pkt->dst;
-		k->lo_port = sport;
-		k->hi_port = dport;
-		return true;
+	c = addr_cmp(s0, s1, d0, d1);
+	src_is_lo = c < 0 || (c == 0 && sport <= dport);
+	if (!src_is_lo) {
+		uint64_t t0 = s0, t1 = s1;
+		uint16_t tp = sport;
+
+		s0 = d0, s1 = d1, sport = dport;
+		d0 = t0, d1 = t1, dport = tp;
 	}
-	k->lo_addr = pkt->dst;
-	k->hi_addr = pkt->src;
-	k->lo_port = dport;
-	k->hi_port = sport;
-	return false;
+	memcpy(k->lo_addr.b, &s0, 8);
+	memcpy(k->lo_addr.b + 8, &s1, 8);
+	memcpy(k->hi_addr.b, &d0, 8);
+	memcpy(k->hi_addr.b + 8, &d1, 8);
+	k->lo_port = sport;
+	k->hi_port = dport;
+	k->vlan_outer = pkt->vlan_outer;
+	k->vlan_inner = pkt->vlan_inner;
+	k->icmp_class = icmp_class;
+	k->family = pkt->family;
+	k->proto = pkt->proto;
+	*ret_hash = hash_key_words(s0, s1, d0, d1,
+				   key_ports(sport, dport, pkt->vlan_outer, pkt->vlan_inner),
+				   key_tail(icmp_class, pkt->family, pkt->proto));
+	return src_is_lo;
 }
 
 /* --- index ------------------------------------------------------------ */
@@ -585,16 +686,33 @@ static void emit_record(struct ctf_flow_table *t, struct flow *f, enum ctf_end_r
 	f->tcp_flags[0] = f->tcp_flags[1] = 0;
 }
 
+/* When the closing head ends (expire() ends the closing flows in order). */
+static uint64_t closing_due(struct ctf_flow_table *t)
+{
+	const struct flow *f;
+
+	if (t->closing.head == NIL)
+		return UINT64_MAX;
+	f = flow_at(t, t->closing.head);
+	return MIN(f->close_us + t->cfg.close_linger_us, f->last_us + t->cfg.idle_timeout_us);
+}
+
 /* Forget a flow whose records have all left. */
 static void flow_release(struct ctf_flow_table *t, uint32_t idx)
 {
 	struct flow *f = flow_at(t, idx);
 
 	index_remove(t, index_find(t, &f->key, key_hash(&f->key)));
-	if (f->state & F_CLOSING)
+	if (f->state & F_CLOSING) {
+		bool was_head = t->closing.head == idx;
+
 		list_unlink(t, &t->closing, idx);
-	else
+		/* the next one may end before the one it followed */
+		if (was_head)
+			t->due_us = MIN(t->due_us, closing_due(t));
+	} else {
 		age_unlink(t, idx);
+	}
 	f->state = 0;
 	slab_release(t, idx);
 	t->count--;
@@ -634,13 +752,8 @@ static bool settle(struct ctf_flow_table *t, struct flow *f, uint64_t now)
 static uint64_t next_due(struct ctf_flow_table *t)
 {
 	const struct ctf_flow_table_config *c = &t->cfg;
-	uint64_t due = UINT64_MAX;
+	uint64_t due = closing_due(t);
 
-	if (t->closing.head != NIL) {
-		const struct flow *f = flow_at(t, t->closing.head);
-
-		due = MIN(f->close_us + c->close_linger_us, f->last_us + c->idle_timeout_us);
-	}
 	if (t->n_open > 0) {
 		const struct age_bucket *b = age_bucket(t, t->age_head);
 		uint64_t oldest = b->sorted ? flow_at(t, b->l.head)->last_us :
@@ -649,6 +762,16 @@ static uint64_t next_due(struct ctf_flow_table *t)
 		due = MIN(due, oldest + c->idle_timeout_us);
 	}
 	return due;
+}
+
+/* False when settle() would find nothing due: a closing flow ends no
+ * later than its idle end, an open one changes at its idle or active end.
+ * Most packets stop here. */
+static inline bool settle_may_act(const struct ctf_flow_table *t, const struct flow *f,
+				  uint64_t now)
+{
+	return (f->state & F_CLOSING) || now >= f->last_us + t->cfg.idle_timeout_us ||
+	       now >= f->first_us + t->cfg.active_timeout_us;
 }
 
 /* End what is due at the heads: lingering TCP flows, then idle flows in
@@ -744,8 +867,9 @@ static void tcp_track(struct ctf_flow_table *t, uint32_t idx, int dir, uint16_t 
 	}
 }
 
-static void account(struct ctf_flow_table *t, uint32_t idx, const struct ctf_packet *pkt,
-		    bool src_is_lo, uint64_t now)
+G_ALWAYS_INLINE static inline void account(struct ctf_flow_table *t, uint32_t idx,
+					   const struct ctf_packet *pkt, bool src_is_lo,
+					   uint64_t now)
 {
 	struct flow *f = flow_at(t, idx);
 	int dir = src_is_lo == !!(f->state & F_INIT_IS_LO) ? 0 : 1;
@@ -778,8 +902,11 @@ static bool is_new_syn(const struct ctf_packet *pkt)
 	return pkt->proto == 6 && (pkt->tcp_flags & (CTF_TCP_SYN | CTF_TCP_ACK)) == CTF_TCP_SYN;
 }
 
-static void add_keyed(struct ctf_flow_table *t, const struct ctf_packet *pkt,
-		      const struct flow_key *k, uint32_t hash, bool src_is_lo)
+/* Inlined into the batch loop: it runs for every packet. */
+G_ALWAYS_INLINE static inline void add_keyed(struct ctf_flow_table *t,
+					     const struct ctf_packet *pkt,
+					     const struct flow_key *k, uint32_t hash,
+					     bool src_is_lo)
 {
 	uint32_t pos, idx;
 
@@ -797,7 +924,7 @@ static void add_keyed(struct ctf_flow_table *t, const struct ctf_packet *pkt,
 		f = flow_at(t, idx);
 		/* Timeouts that fell due since its last packet, or a new SYN
 		 * on a connection that has closed: either starts a new flow. */
-		ended = settle(t, f, t->now_us);
+		ended = settle_may_act(t, f, t->now_us) && settle(t, f, t->now_us);
 		if (!ended && (f->state & F_CLOSING) && is_new_syn(pkt)) {
 			emit_record(t, f, CTF_END_EOF);
 			ended = true;
@@ -815,9 +942,10 @@ static void add_keyed(struct ctf_flow_table *t, const struct ctf_packet *pkt,
 void ctf_flow_table_add_packet(struct ctf_flow_table *t, const struct ctf_packet *pkt)
 {
 	struct flow_key k;
-	bool src_is_lo = key_from_packet(pkt, &k);
+	uint32_t hash;
+	bool src_is_lo = key_from_packet(pkt, &k, &hash);
 
-	add_keyed(t, pkt, &k, key_hash(&k), src_is_lo);
+	add_keyed(t, pkt, &k, hash, src_is_lo);
 }
 
 /*
@@ -840,8 +968,7 @@ void ctf_flow_table_add_packets(struct ctf_flow_table *t, const struct ctf_packe
 		size_t m = MIN((size_t)BATCH, n - base);
 
 		for (size_t i = 0; i < m; i++) {
-			lo[i] = key_from_packet(&pkts[base + i], &keys[i]);
-			hashes[i] = key_hash(&keys[i]);
+			lo[i] = key_from_packet(&pkts[base + i], &keys[i], &hashes[i]);
 			__builtin_prefetch(&t->slots[hashes[i] & t->mask]);
 		}
 		for (size_t i = 0; i < m; i++) {
@@ -897,11 +1024,7 @@ static void lists_reset(struct ctf_flow_table *t)
 
 static void table_reset(struct ctf_flow_table *t)
 {
-	for (uint32_t i = 0; i < t->n_chunks; i++)
-		table_free(t->chunks[i], CHUNK_FLOWS * sizeof(struct flow));
-	g_clear_pointer(&t->chunks, g_free);
-	t->n_chunks = t->n_alloc = 0;
-	t->free_head = NIL;
+	slab_free(t);
 	table_free(t->slots, ((size_t)t->mask + 1) * sizeof(struct slot));
 	t->mask = 1023;
 	t->slots = table_alloc0((t->mask + 1) * sizeof(struct slot));
@@ -955,9 +1078,7 @@ void ctf_flow_table_free(struct ctf_flow_table *t)
 {
 	if (!t)
 		return;
-	for (uint32_t i = 0; i < t->n_chunks; i++)
-		table_free(t->chunks[i], CHUNK_FLOWS * sizeof(struct flow));
-	g_free(t->chunks);
+	slab_free(t);
 	table_free(t->slots, ((size_t)t->mask + 1) * sizeof(struct slot));
 	g_free(t->ages);
 	g_free(t);

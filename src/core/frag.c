@@ -225,6 +225,11 @@ void ctf_frag_table_add(struct ctf_frag_table *t, const struct ctf_packet *pkt)
 		pending_finish(t, p, true);
 }
 
+bool ctf_frag_table_is_empty(const struct ctf_frag_table *t)
+{
+	return t->order.length == 0;
+}
+
 void ctf_frag_table_advance(struct ctf_frag_table *t, uint64_t now_us)
 {
 	struct pending *p;

@@ -2,10 +2,16 @@
  * The enrichment thread (see include/ctflow/enrich-thread.h).
  *
  * Items (new-flow entries and records, in the engine's order) travel in
- * batches through a GAsyncQueue, like the export thread's. Between
- * batches, and at least every 20 ms, the interface enrichers read their
- * samples and link/route events. Owners found for new flows wait in a
- * table keyed by flowId until the flow's last record leaves.
+ * batches through a GAsyncQueue, like the export thread's; recycled
+ * batches go back to the engine through a second queue. The thread takes
+ * whatever is queued as one round: first the owners of its new flows
+ * (one epoch of the process enricher, so a socket's owner is read from
+ * /proc once per round), then, at most every 5 ms and at least every
+ * 20 ms, the interface enrichers' samples and link/route events, then the
+ * records in order. During a burst of new flows rounds are 2 ms apart
+ * (see BURST_ITEMS). Owners found for new flows wait in a table keyed by
+ * namespace and conntrack id until the flow's last record leaves; flows
+ * of one process share its strings.
  */
 #include <errno.h>
 #include <string.h>
@@ -20,12 +26,18 @@
 #define LOG_DOMAIN "ctflow-enrich"
 #define BATCH_ITEMS 256
 #define POLL_US (20 * 1000)
-#define ROUND_BATCHES 64		/* batches enriched together (one epoch) */
+#define ROUND_BATCHES 256		/* batches enriched together (one epoch) */
 #define IF_POLL_US (5 * 1000)		/* samples and link events at most this
 					 * often while batches keep coming (they
 					 * reach the ring up to 50 ms late anyway) */
-#define LINGER_US 250			/* under load, let batches gather this long */
-#define LOAD_GAP_US (2 * 1000)		/* rounds this close together: under load */
+/* A burst of new flows (more than BURST_ITEMS items in a RATE_WINDOW_US)
+ * is enriched in rounds LINGER_US apart instead of at every hand-over:
+ * a wake-up per engine commit costs more than the lookups it serves, and
+ * keeps the CPU from idling, which makes the engine itself read its events
+ * one by one. Outside bursts every batch is looked at at once. */
+#define RATE_WINDOW_US (10 * 1000)
+#define BURST_ITEMS 50			/* per window: 5,000 items a second */
+#define LINGER_US (2 * 1000)
 
 enum item_kind { ITEM_NEW, ITEM_RECORD };
 
@@ -83,9 +95,11 @@ struct ctf_enrich_thread {
 	GHashTable *owners;		/* &flow_owner.key -> struct flow_owner* */
 	struct proc_ref *procs_seen[PROC_SLOTS];	/* one reference each */
 	int64_t polled_us;		/* interfaces last polled */
-	int64_t round_us;		/* last round of batches began */
+	int64_t window_us;		/* the current rate window began */
+	guint window_items;		/* items handed over in it so far */
+	bool burst;			/* the last full window was a burst */
 	struct ctf_enrich_stats batch_stats;	/* enrichment side, published
-						 * after each batch */
+						 * after each round */
 	GAsyncQueue *queue;
 	GAsyncQueue *spare;		/* empty batches for the engine to reuse */
 	GThread *thread;
@@ -356,7 +370,7 @@ static void add_stats(struct ctf_enrich_stats *to, struct ctf_enrich_stats *from
 
 /* Publish the round's counters, wake ctf_enrich_thread_sync(), recycle
  * the batches (the engine refills them: no allocation per batch). */
-static void finish_round(struct ctf_enrich_thread *th, struct batch **round, guint n)
+static guint finish_round(struct ctf_enrich_thread *th, struct batch **round, guint n)
 {
 	guint items = 0;
 
@@ -374,6 +388,22 @@ static void finish_round(struct ctf_enrich_thread *th, struct batch **round, gui
 		else
 			g_free(round[k]);
 	}
+	return items;
+}
+
+/* Whether new items come in a burst (see BURST_ITEMS); @items arrived
+ * by @now. */
+static bool in_burst(struct ctf_enrich_thread *th, int64_t now, guint items)
+{
+	int64_t span = now - th->window_us;
+
+	if (span >= RATE_WINDOW_US) {
+		th->burst = (int64_t)th->window_items * RATE_WINDOW_US >= (int64_t)BURST_ITEMS * span;
+		th->window_us = now;
+		th->window_items = 0;
+	}
+	th->window_items += items;
+	return th->burst;
 }
 
 /* The next round: a batch (waiting up to POLL_US for one) and every
@@ -402,12 +432,9 @@ static gpointer enrich_main(gpointer data)
 	while (!stop) {
 		guint n = next_round(th, round);
 		int64_t now = g_get_monotonic_time();
-		bool loaded = n && now - th->round_us < LOAD_GAP_US;
 
-		if (n) {
-			th->round_us = now;
+		if (n)
 			look_up_owners(th, round, n);
-		}
 		if (!n || now - th->polled_us >= IF_POLL_US) {
 			th->polled_us = now;
 			poll_interfaces(th);
@@ -416,11 +443,9 @@ static gpointer enrich_main(gpointer data)
 			continue;
 		pass_on(th, round, n);
 		stop = round[n - 1]->stop;
-		finish_round(th, round, n);
-		/* Batches keep coming: sleep a moment rather than wake for each
-		 * (a wake-up costs more than enriching a flow); the lookups of
-		 * a quiet moment's first flows are not delayed. */
-		if (loaded && !stop)
+		/* in a burst, let the next batches gather (see BURST_ITEMS),
+		 * unless some are waiting already */
+		if (in_burst(th, now, finish_round(th, round, n)) && n < ROUND_BATCHES && !stop)
 			g_usleep(LINGER_US);
 	}
 	return NULL;
@@ -619,12 +644,6 @@ void ctf_enrich_thread_finish(struct ctf_enrich_thread *th)
 		return;
 	hand_over(th, TRUE);
 	g_thread_join(th->thread);
-	if (g_getenv("CTF_ENRICH_DEBUG") && th->procs) {	/* TEMP */
-		struct ctf_proc_enricher_stats ps;
-		ctf_proc_enricher_get_stats(th->procs, &ps);
-		g_printerr("DEBUG batches %" G_GUINT64_FORMAT " items %" G_GUINT64_FORMAT " diag %" G_GUINT64_FORMAT " reuses %" G_GUINT64_FORMAT " dumpskips %" G_GUINT64_FORMAT " scans %" G_GUINT64_FORMAT "/%" G_GUINT64_FORMAT " scan_us %" G_GUINT64_FORMAT "\n",
-			   th->batches_in, th->items_in, ps.sock_diag_requests, ps.owner_reuses, ps.port_dump_skips, ps.proc_scans, ps.proc_scans_new, ps.proc_scan_us);
-	}
 	th->thread = NULL;
 	th->finished = TRUE;
 }

@@ -49,6 +49,7 @@ struct pid_entry {
  */
 #define UDP_CACHE_US (1000 * 1000)
 #define UDP_CACHE_MAX 4096
+#define PORT_DUMPS_PER_S 100	/* UDP port dumps at most, per second */
 
 struct udp_key {
 	struct ctf_addr local;
@@ -93,6 +94,8 @@ struct ctf_proc_enricher {
 	GHashTable *udp;		/* struct udp_key* -> struct udp_entry* */
 	GHashTable *no_port;		/* struct udp_key* (local 0) -> struct udp_entry*:
 					 * ports a dump found no socket on */
+	int64_t port_dumps_since_us;	/* the current second of port dumps ... */
+	unsigned port_dumps;		/* ... and how many it had */
 	struct ctf_proc_enricher_stats stats;
 	uint8_t *buf;			/* CTF_DIAG_BUF_SIZE, lent to every namespace */
 };
@@ -267,11 +270,13 @@ static void query_for(const struct ctf_ct_entry *e, bool reply, bool want_info,
 	q->want_info = want_info;
 }
 
-/* The UDP port dump, unless it found nothing on this port a moment ago: a
- * dump walks the kernel's whole UDP table (tens of µs), and the flows of
- * a socket that is gone (a client that sent and closed, a burst from a
- * program that exited) would each ask again. A socket bound meanwhile is
- * at worst missed for UDP_CACHE_US, never mistaken. */
+/* The UDP port dump, unless it found nothing on this port a moment ago or
+ * PORT_DUMPS_PER_S were made in the last second: a dump walks the kernel's
+ * whole UDP table (tens of µs), and the flows of a socket that is gone (a
+ * client that sent and closed, a burst from a program that exited, each
+ * flow to another port) would each ask again. It only finds what the
+ * exact lookups cannot (sockets bound to a device), so a socket bound
+ * meanwhile is at worst missed for a moment, never mistaken. */
 static int find_port(struct ctf_proc_enricher *pe, struct ctf_diag_ns *ns,
 		     const struct ctf_diag_query *q, struct ctf_diag_sock *s)
 {
@@ -285,10 +290,15 @@ static int find_port(struct ctf_proc_enricher *pe, struct ctf_diag_ns *ns,
 	k.lport = q->lport;
 	k.family = q->family;
 	u = g_hash_table_lookup(pe->no_port, &k);
-	if (u && u->expires_us >= now) {
+	if (now - pe->port_dumps_since_us >= G_USEC_PER_SEC) {
+		pe->port_dumps_since_us = now;
+		pe->port_dumps = 0;
+	}
+	if ((u && u->expires_us >= now) || pe->port_dumps >= PORT_DUMPS_PER_S) {
 		pe->stats.port_dump_skips++;
 		return -ENOENT;
 	}
+	pe->port_dumps++;
 	r = ctf_diag_ns_find_port(ns, q, s);
 	if (r != -ENOENT)
 		return r;
