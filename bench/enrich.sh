@@ -27,7 +27,7 @@
 # for a before/after in one run. ENRICH_PERF=VARIANT records `perf record -g` of that
 # variant's last run into bench/out/enrich-VARIANT.perf.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 ROOT=$PWD
 FLOWS=${1:-40000}
 REPS=${2:-5}
@@ -138,7 +138,7 @@ run() {
 	ip netns exec "$NS" taskset -c 1 "$bin" run -C "file:$TMP/ctflow.ipfix" "${opts[@]}" \
 		>"$TMP/ctflow.out" 2>"$TMP/ctflow.log" &
 	pid=$!
-	PIDS+=($pid)
+	PIDS+=("$pid")
 	for ((i = 0; i < 100; i++)); do grep -q 'reading conntrack events' "$TMP/ctflow.log" && break; sleep 0.1; done
 	if [[ ${ENRICH_PERF:-} == "$v" && $rep == "$REPS" ]]; then
 		perf record -g -o "$OUT/enrich-$v.perf" -p "$pid" >/dev/null 2>&1 &

@@ -77,16 +77,16 @@ wait_ready() {	# wait_ready NAME COUNT
 cat >"$T/bin/pyclient.py" <<'EOF'
 import ctypes, os, socket, sys, time
 ctypes.CDLL(None).prctl(15, b"ctfpy-udp", 0, 0, 0)     # PR_SET_NAME
-dst, port, count, hold = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
+dst, port, count, hold_ms = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 held = []
 for i in range(count):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.connect((dst, port))
     s.send(b"hello\n")
-    print(f"FLOW udp {s.getsockname()[1]} {port} {os.getpid()} {int(hold * 1000)}", flush=True)
+    print(f"FLOW udp {s.getsockname()[1]} {port} {os.getpid()} {hold_ms}", flush=True)
     held.append(s)
     time.sleep(0.02)
-time.sleep(hold)
+time.sleep(hold_ms / 1000)
 EOF
 
 # ---- servers --------------------------------------------------------------
@@ -104,10 +104,9 @@ wait_ready ctfw-srv 4
 for name in ctfi-tcp4 ctfi-tcp6 ctfi-udp ctfi-short; do wait_ready $name 1; done
 
 live_ctflow_start "$T/ctflow.log" --netns "$A" -C "file:$T/out.ipfix"
-grep -q 'enrich' "$T/ctflow.log" && live_log "$(grep enrich "$T/ctflow.log" | head -2)"
 
 # ---- traffic ----------------------------------------------------------------
-L=(--count 8 --gap 20 --hold $HOLD)
+L=(--count 8 --gap 20 --hold "$HOLD")
 S=(--count 12 --gap 15 --hold 0)
 PY3=$(readlink -f "$LIVE_PY")
 for n in ctfo-tcp4 ctfo-tcp6 ctfo-udp4c ctfo-udp6u ctfo-nobody ctfs-tcp ctfs-udpu ctfx-tcp ctfx-udp; do
@@ -121,7 +120,7 @@ client "$A" ctfo-udp4c -- udp-client $B4 7100 "${L[@]}"
 client "$A" ctfo-udp6u -- udp-client $B6 7100 "${L[@]}" --unconnected
 client "$A" ctfo-nobody setpriv --reuid=65534 --regid=65534 --clear-groups -- \
 	tcp-client $B4 7100 "${L[@]}"
-ctft_bg ip netns exec "$A" "$LIVE_PY" "$T/bin/pyclient.py" $B4 7100 8 0.$HOLD >>"$T/out/ctfpy-udp" 2>&1
+ctft_bg ip netns exec "$A" "$LIVE_PY" "$T/bin/pyclient.py" $B4 7100 8 $HOLD >>"$T/out/ctfpy-udp" 2>&1
 CLIENTS+=($!)
 # incoming: the world's clients to a's servers
 role ctfw-cli w root -
