@@ -50,19 +50,9 @@ HZ=$(getconf CLK_TCK)
 NS=""
 PIDS=()
 
-cleanup() {
-	local p
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
-	[[ -n $NS ]] && ip netns del "$NS" 2>/dev/null
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+BENCH=bench/enrich.sh
+. bench/lib-ns.sh
 
-log() { echo "== $*" >&2; }
-in_ns() { ip netns exec "$NS" "$@"; }
-ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null; }
 # thread_ticks PID: "engine=T enrich=T export=T" (clock ticks per thread)
 thread_ticks() {
 	local t comm
@@ -71,38 +61,6 @@ thread_ticks() {
 		case $comm in ctflow) comm=engine ;; ctflow-*) comm=${comm#ctflow-} ;; esac
 		echo "$comm=$(awk '{ print $14 + $15 }' "$t/stat")"
 	done | sort | tr '\n' ' '
-}
-new_count() {
-	in_ns nft list chain inet bench out | awk '/ct state new counter/ {
-		for (i = 1; i < NF; i++) if ($i == "packets") print $(i + 1) }'
-}
-
-# settle PID MAX: until PID used no CPU for 1 s (it has drained), MAX s at most
-settle() {
-	local a b i
-	a=$(ticks "$1")
-	for ((i = 0; i < $2 * 2; i++)); do
-		sleep 0.5
-		b=$(ticks "$1")
-		[[ -z $b ]] && return 0
-		if [[ $a == "$b" ]]; then
-			sleep 0.5
-			[[ $(ticks "$1") == "$b" ]] && return 0
-		fi
-		a=$b
-	done
-	echo "bench/enrich.sh: ctflow still busy after $2 s" >&2
-}
-
-wait_exit() {	# wait_exit PID SECONDS
-	local i
-	for ((i = 0; i < $2 * 10; i++)); do
-		kill -0 "$1" 2>/dev/null || { wait "$1" 2>/dev/null; return 0; }
-		sleep 0.1
-	done
-	kill -KILL "$1" 2>/dev/null
-	wait "$1" 2>/dev/null
-	return 1
 }
 
 new_ns() {
@@ -122,7 +80,6 @@ new_ns() {
 		net.netfilter.nf_conntrack_udp_timeout_stream=600
 }
 
-del_ns() { ip netns del "$NS"; NS=""; }
 
 # run VARIANT REP: one ctflow run; appends "VARIANT cpu_s created owners" to $TMP/results
 run() {

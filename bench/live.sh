@@ -47,51 +47,8 @@ TMP=$(mktemp -d /tmp/ctflow-bench-live-XXXXXX)
 NS=""
 PIDS=()
 
-cleanup() {
-	local p
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
-	[[ -n $NS ]] && ip netns del "$NS" 2>/dev/null
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-log() { echo "== $*" >&2; }
-in_ns() { ip netns exec "$NS" "$@"; }
-ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null; }
-new_count() {
-	in_ns nft list chain inet bench out | awk '/ct state new counter/ {
-		for (i = 1; i < NF; i++) if ($i == "packets") print $(i + 1) }'
-}
-
-# settle PID MAX: until PID used no CPU for 1 s (it has drained), MAX s at most
-settle() {
-	local a b i
-	a=$(ticks "$1")
-	for ((i = 0; i < $2 * 2; i++)); do
-		sleep 0.5
-		b=$(ticks "$1")
-		[[ -z $b ]] && return 0
-		if [[ $a == "$b" ]]; then
-			sleep 0.5
-			[[ $(ticks "$1") == "$b" ]] && return 0
-		fi
-		a=$b
-	done
-	echo "bench/live.sh: reader still busy after $2 s" >&2
-}
-
-wait_exit() {	# wait_exit PID SECONDS
-	local i
-	for ((i = 0; i < $2 * 10; i++)); do
-		kill -0 "$1" 2>/dev/null || { wait "$1" 2>/dev/null; return 0; }
-		sleep 0.1
-	done
-	kill -KILL "$1" 2>/dev/null
-	wait "$1" 2>/dev/null
-	return 1
-}
+BENCH=bench/live.sh
+. bench/lib-ns.sh
 
 new_ns() {
 	NS=ctfbench-$$-$1
@@ -122,7 +79,6 @@ new_ns() {
 		net.netfilter.nf_conntrack_udp_timeout_stream=600
 }
 
-del_ns() { ip netns del "$NS"; NS=""; }
 
 # load: ct-loadgen then (after the reader drained) the flush. Sets CREATED,
 # RATE, FLUSH_S. $1 = reader pid, $2 = settle (0 for the bare reader,
