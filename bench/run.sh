@@ -1,16 +1,20 @@
 #!/usr/bin/env bash
 # ctflow convert vs softflowd vs a bare libpcap read loop, in one run.
 #
-#   bench/run.sh [PACKETS] [FLOWS] [CONCURRENT_FLOWS]
+#   bench/run.sh [PACKETS] [FLOWS] [CONCURRENT_FLOWS]      (ROUNDS=5 by default)
 #
 # Builds a release tree in build-bench/, generates the captures with
 # tests/tools/gen-pcap, and prints a markdown table of packets/s, the ratios
 # against the peers, and peak RSS per open flow. Results go to
 # bench/out/results.md as well. Single-threaded everything; the page cache
-# is warmed first so the disk is not measured.
+# is warmed first so the disk is not measured. The bare loop and ctflow run
+# in turn, ROUNDS times, and the best time of each counts: on a shared
+# machine the load then changes under both alike (softflowd, twenty times
+# slower, is timed three times after them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PACKETS=${1:-5000000}
+ROUNDS=${ROUNDS:-5}
 FLOWS=${2:-500000}
 CONC=${3:-1000000}
 OUT=bench/out
@@ -33,12 +37,16 @@ time_cmd() {
   [[ $_res =~ ^[0-9.]+\ [0-9]+$ ]] || { echo "bench: failed: $*" >&2; cat "$OUT/stderr.txt" >&2; return 1; }
 }
 
+keep_best() {  # keep_best VAR CMD...: run CMD once; VAR keeps the fastest "secs rss"
+  local -n _best=$1; shift
+  local r
+  time_cmd r "$@"
+  if [[ -z $_best ]] || awk -v a="${r% *}" -v b="${_best% *}" 'BEGIN{exit !(a<b)}'; then _best=$r; fi
+}
+
 best_of3() {   # best elapsed of three runs; echoes "secs rss"
-  local best="" r
-  for _ in 1 2 3; do
-    time_cmd r "$@"
-    if [[ -z $best ]] || awk -v a="${r% *}" -v b="${best% *}" 'BEGIN{exit !(a<b)}'; then best=$r; fi
-  done
+  local best=""
+  for _ in 1 2 3; do keep_best best "$@"; done
   echo "$best"
 }
 
@@ -53,18 +61,18 @@ echo "== generating $PACKETS packets over $FLOWS flows" >&2
   --out "$OUT/tiny.pcap" --truth /dev/null
 cat "$OUT"/*.pcap >/dev/null   # warm the page cache
 
-echo "== bare libpcap loop" >&2
-loop=$(best_of3 $LOOP "$OUT/bench.pcap")
-
-echo "== ctflow convert -> /dev/null" >&2
-ct_file=$(best_of3 $CTFLOW convert -q --no-progress --idle-timeout 60 -o /dev/null "$OUT/bench.pcap")
-
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 port=$(free_port)
-echo "== ctflow convert -> UDP sink (unpaced)" >&2
 /usr/bin/python3 bench/udp-sink.py --port "$port" --idle 120 >"$OUT/sink-ctflow.json" &
 sink=$!; sleep 0.5
-ct_udp=$(best_of3 $CTFLOW convert -q --no-progress --idle-timeout 60 --udp-rate 0 \
-  -C "udp://127.0.0.1:$port" "$OUT/bench.pcap")
+loop="" ct_file="" ct_udp=""
+for ((round = 1; round <= ROUNDS; round++)); do
+  echo "== round $round/$ROUNDS: bare libpcap loop, ctflow convert -> /dev/null, -> UDP sink (unpaced)" >&2
+  keep_best loop $LOOP "$OUT/bench.pcap"
+  keep_best ct_file $CTFLOW convert -q --no-progress --idle-timeout 60 -o /dev/null "$OUT/bench.pcap"
+  keep_best ct_udp $CTFLOW convert -q --no-progress --idle-timeout 60 --udp-rate 0 \
+    -C "udp://127.0.0.1:$port" "$OUT/bench.pcap"
+done
 kill -TERM $sink 2>/dev/null || true; wait $sink || true
 
 port=$(free_port)
@@ -82,9 +90,13 @@ port=$(free_port)
 time_cmd sfbase softflowd -d -r "$OUT/tiny.pcap" -n "127.0.0.1:$port" -v 10 -b -A milli -6 -c none -m $((CONC * 2))
 time_cmd sfconc softflowd -d -r "$OUT/conc.pcap" -n "127.0.0.1:$port" -v 10 -b -A milli -6 -c none -m $((CONC * 2))
 
-/usr/bin/python3 - "$PACKETS" "$CONC" "$loop" "$ct_file" "$ct_udp" "$sf" "$base" "$conc" "$sfbase" "$sfconc" <<'PY' | tee "$OUT/results.md"
+load_after=$(cut -d' ' -f1-3 /proc/loadavg)
+
+/usr/bin/python3 - "$PACKETS" "$CONC" "$loop" "$ct_file" "$ct_udp" "$sf" "$base" "$conc" "$sfbase" "$sfconc" \
+  "$ROUNDS" "$load_before" "$load_after" <<'PY' | tee "$OUT/results.md"
 import sys
 pk, conc = int(sys.argv[1]), int(sys.argv[2])
+rounds, load_before, load_after = sys.argv[11:14]
 def sr(s): a, b = s.split(); return float(a), int(b)
 loop, ctf, ctu, sf = (sr(x) for x in sys.argv[3:7])
 base, cc, sfb, sfc = (sr(x) for x in sys.argv[7:11])
@@ -101,4 +113,7 @@ print(f"| peak RSS, {conc:,} concurrent flows | KiB | bytes per open flow |")
 print(f"|---|---:|---:|")
 print(f"| ctflow convert | {cc[1]:,} (baseline {base[1]:,}) | {per:.0f} |")
 print(f"| softflowd | {sfc[1]:,} (baseline {sfb[1]:,}) | {sfper:.0f} |")
+print()
+print(f"Best of {rounds} interleaved rounds (softflowd: of 3); load average {load_before} "
+      f"before, {load_after} after.")
 PY

@@ -27,7 +27,7 @@
 #define FRAG_MAX_DATAGRAMS 65536
 #define TICK_EVERY_FRAMES 4096
 #define UNSET G_MININT		/* an integer option not given */
-#define BATCH_PACKETS 64	/* datagrams handed to the flow table at once */
+#define BATCH_PACKETS 256	/* datagrams handed to the flow table at once */
 
 struct convert_opts {
 	char **outputs;

@@ -1,23 +1,25 @@
 /*
- * The offline flow table (rules in include/ctflow/flow-table.h).
+ * The offline flow table (rules in include/ctflow/flow-table.h; layout in
+ * flow-table-private.h; the LRU order in flow-table-age.c).
  *
  * Memory and speed are the product here (bench/: <= 200 bytes per open
  * flow, >= 50 % of a bare libpcap read loop), which is why this table does
  * not use GHashTable (one allocation per flow, ~40 bytes of bucket arrays,
  * hash and equal called through pointers) and why a packet touches no
  * memory but its index slot and its own flow:
- *  - flows are 128 bytes (two cache lines) in 2 MiB chunks backed by huge
- *    pages where the kernel allows (the table is far larger than the
+ *  - flows are 128 bytes (two cache lines) in one range of address space
+ *    reserved for max_flows and made usable 2 MiB at a time, backed by
+ *    huge pages where the kernel allows (the table is far larger than the
  *    caches, so TLB misses would otherwise dominate), addressed by 32-bit
  *    index and recycled through a free list;
  *  - an open-addressing index of (hash, index) pairs, linear probing,
- *    backward-shift deletion, grown at half load; batches of packets find
- *    their slots and flows with overlapping prefetches;
+ *    backward-shift deletion, grown at half load; packets look up their
+ *    slots and flows in a software pipeline of prefetches;
  *  - the exact LRU order (idle expiry, eviction) is kept lazily: open
  *    flows sit in age buckets by the time of their last packet as it was
  *    when they were filed, a packet only stamps its flow, and only the
- *    oldest bucket is ever put in exact order (see "age buckets" below).
- *    Closed TCP flows sit on a "closing" list in order of close time;
+ *    oldest bucket is ever put in exact order (flow-table-age.c). Closed
+ *    TCP flows sit on a "closing" list in order of close time;
  *  - the active timeout is settled lazily: before a packet is counted,
  *    settle() decides from the flow's own times whether an active split
  *    (or an idle end, or a linger end) fell due in between and emits
@@ -31,99 +33,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#include "ctflow/flow-table.h"
-
-#define NIL UINT32_MAX
-#define HUGE_PAGE (2u << 20)
-#define CHUNK_FLOWS (HUGE_PAGE / sizeof(struct flow))
-
-/* Canonical, direction-free key: the (address, port) pair that sorts
- * lower is side "lo". For ICMP queries both ports hold the identifier and
- * icmp_class the request type; other ICMP messages use type << 8 | code.
- * 44 bytes, no padding, so memcmp() compares it. */
-struct flow_key {
-	struct ctf_addr lo_addr;
-	struct ctf_addr hi_addr;
-	uint16_t lo_port;
-	uint16_t hi_port;
-	uint16_t vlan_outer;
-	uint16_t vlan_inner;
-	uint16_t icmp_class;
-	uint8_t family;
-	uint8_t proto;
-};
-_Static_assert(sizeof(struct flow_key) == 44, "flow_key must have no padding");
-
-enum flow_state_bits {
-	F_INIT_IS_LO = 1 << 0,	/* the initiator is side lo */
-	F_FIN_FWD = 1 << 1,	/* FIN seen from the initiator */
-	F_FIN_REV = 1 << 2,	/* FIN seen from the responder */
-	F_CLOSING = 1 << 3,	/* FIN both ways or RST: lingering */
-	F_LIVE = 1 << 4,	/* in use (not on the free list) */
-};
-
-/* Two cache lines: the first holds the key and what most packets write. */
-struct flow {
-	struct flow_key key;
-	uint16_t tcp_flags[2];	/* [0] initiator, [1] responder */
-	uint64_t last_us;	/* last packet */
-	uint64_t first_us;	/* first packet of the current record */
-	uint64_t octets[2];	/* [0] initiator -> responder, [1] reply */
-	uint32_t packets[2];	/* a record is split before these could wrap */
-	uint64_t close_us;	/* when F_CLOSING was set */
-	uint64_t flow_id;
-	uint64_t last_seq;	/* packet number of the last packet: LRU order */
-	uint32_t prev, next;	/* in an age bucket, or the closing list once closing */
-	uint16_t icmp_type_code;
-	uint8_t tos;
-	uint8_t state;
-	uint8_t age;		/* ring position of its age bucket */
-	uint8_t pad[3];
-};
-_Static_assert(sizeof(struct flow) == 128, "a flow is two cache lines");
-
-struct list {
-	uint32_t head, tail;
-};
-
-/* Open flows whose last packet, when they were filed here, fell in one
- * bucket-width of time. See "age buckets". */
-struct age_bucket {
-	struct list l;
-	uint32_t count;
-	bool sorted;		/* l is in exact LRU order */
-};
-
-struct slot {
-	uint32_t hash;
-	uint32_t idx1;		/* flow index + 1; 0 = empty */
-};
-
-struct ctf_flow_table {
-	struct ctf_flow_table_config cfg;
-	ctf_flow_emit_fn emit;
-	void *userdata;
-	uint64_t now_us;
-	uint64_t due_us;	/* expire() has nothing to do before this */
-
-	struct flow *flows;	/* the slab: reserved for max_flows */
-	uint32_t n_chunks;	/* usable: n_chunks * CHUNK_FLOWS */
-	uint32_t n_alloc;	/* flows ever handed out of the slab */
-	uint32_t free_head;	/* free list through next */
-
-	struct slot *slots;
-	uint32_t mask;		/* slots - 1 */
-	uint32_t count;
-
-	struct age_bucket *ages;	/* ring of age buckets */
-	uint32_t age_mask;	/* ring size - 1 */
-	unsigned int age_shift;	/* a bucket is 2^age_shift us wide */
-	uint64_t age_head;	/* oldest bucket that may hold flows */
-	uint32_t n_open;	/* flows in the age buckets */
-	struct list closing;	/* closed TCP flows, in order of close time */
-
-	struct ctf_flow_table_stats stats;
-};
+#include "flow-table-private.h"
 
 void ctf_flow_table_config_init(struct ctf_flow_table_config *cfg)
 {
@@ -200,11 +110,6 @@ static size_t slab_size(const struct ctf_flow_table *t)
 	return chunks * HUGE_PAGE;
 }
 
-static inline struct flow *flow_at(struct ctf_flow_table *t, uint32_t idx)
-{
-	return &t->flows[idx];
-}
-
 static void slab_grow(struct ctf_flow_table *t)
 {
 	struct flow *chunk;
@@ -233,7 +138,7 @@ static uint32_t slab_alloc(struct ctf_flow_table *t)
 
 	if (t->free_head != NIL) {
 		idx = t->free_head;
-		t->free_head = flow_at(t, idx)->next;
+		t->free_head = flow_at(t, idx)->pos;
 		return idx;
 	}
 	if (t->n_alloc / CHUNK_FLOWS == t->n_chunks)
@@ -243,168 +148,8 @@ static uint32_t slab_alloc(struct ctf_flow_table *t)
 
 static void slab_release(struct ctf_flow_table *t, uint32_t idx)
 {
-	flow_at(t, idx)->next = t->free_head;
+	flow_at(t, idx)->pos = t->free_head;
 	t->free_head = idx;
-}
-
-/* --- lists ---------------------------------------------------------- */
-
-static void list_unlink(struct ctf_flow_table *t, struct list *l, uint32_t i)
-{
-	struct flow *f = flow_at(t, i);
-
-	if (f->prev != NIL)
-		flow_at(t, f->prev)->next = f->next;
-	else
-		l->head = f->next;
-	if (f->next != NIL)
-		flow_at(t, f->next)->prev = f->prev;
-	else
-		l->tail = f->prev;
-	f->prev = f->next = NIL;
-}
-
-static void list_append(struct ctf_flow_table *t, struct list *l, uint32_t i)
-{
-	struct flow *f = flow_at(t, i);
-
-	f->prev = l->tail;
-	f->next = NIL;
-	if (l->tail != NIL)
-		flow_at(t, l->tail)->next = i;
-	else
-		l->head = i;
-	l->tail = i;
-}
-
-/* --- age buckets: the LRU order, kept lazily ------------------------- */
-
-/*
- * Exact LRU order is the order of the flows' last packets (last_seq; by
- * time, last_us follows it). A list moved on every packet would cost each
- * packet two more cache misses (its neighbours), so instead:
- *  - an open flow is filed in the bucket of its last_us (buckets are
- *    2^age_shift us wide, at most idle/16, in a ring) and stays there when
- *    more packets come: a packet only stamps last_us and last_seq;
- *  - only the oldest bucket is ever needed in order (for idle expiry and
- *    eviction). It is then sorted once: flows stamped since they were
- *    filed move on to their newer bucket, the rest are put in exact
- *    order. While it stays sorted, a packet to one of its flows moves that
- *    flow to the bucket of its new time (the tail of the order).
- * Each flow is sorted about once per idle period instead of moved per
- * packet, and the records and their order are those of an eager LRU list.
- */
-static inline uint64_t age_of(const struct ctf_flow_table *t, uint64_t us)
-{
-	return us >> t->age_shift;
-}
-
-static inline struct age_bucket *age_bucket(struct ctf_flow_table *t, uint64_t age)
-{
-	return &t->ages[age & t->age_mask];
-}
-
-static void age_file(struct ctf_flow_table *t, uint32_t idx, uint64_t age)
-{
-	struct age_bucket *b = age_bucket(t, age);
-
-	if (t->n_open == 0 || age < t->age_head) {
-		t->age_head = age;
-		/* its flows can be idle from then on */
-		t->due_us = MIN(t->due_us, (age << t->age_shift) + t->cfg.idle_timeout_us);
-	}
-	list_append(t, &b->l, idx);
-	b->count++;
-	flow_at(t, idx)->age = (uint8_t)(age & t->age_mask);
-	t->n_open++;
-}
-
-static void age_unlink(struct ctf_flow_table *t, uint32_t idx)
-{
-	struct age_bucket *b = &t->ages[flow_at(t, idx)->age];
-
-	list_unlink(t, &b->l, idx);
-	if (--b->count == 0)
-		b->sorted = false;
-	t->n_open--;
-}
-
-/* Refile an open flow in the newer bucket @age (or at the tail of its own). */
-static void age_move(struct ctf_flow_table *t, uint32_t idx, uint64_t age)
-{
-	struct flow *f = flow_at(t, idx);
-	struct age_bucket *from = &t->ages[f->age], *to = age_bucket(t, age);
-
-	list_unlink(t, &from->l, idx);
-	if (--from->count == 0)
-		from->sorted = false;
-	list_append(t, &to->l, idx);
-	to->count++;
-	f->age = (uint8_t)(age & t->age_mask);
-}
-
-/* A packet to a flow of the sorted bucket: it becomes the most recent. */
-static inline void age_touch(struct ctf_flow_table *t, uint32_t idx, uint64_t now)
-{
-	if (t->ages[flow_at(t, idx)->age].sorted)
-		age_move(t, idx, age_of(t, now));
-}
-
-struct age_rank {
-	uint64_t last_us;
-	uint64_t last_seq;
-	uint32_t idx;
-};
-
-static int age_rank_cmp(const void *a, const void *b)
-{
-	const struct age_rank *x = a, *y = b;
-
-	if (x->last_us != y->last_us)
-		return x->last_us < y->last_us ? -1 : 1;
-	return x->last_seq < y->last_seq ? -1 : x->last_seq > y->last_seq;
-}
-
-/* Put bucket @age in exact LRU order; flows stamped since they were filed
- * move on to the bucket of their last packet. */
-static void age_sort(struct ctf_flow_table *t, uint64_t age)
-{
-	struct age_bucket *b = age_bucket(t, age);
-	struct age_rank *r = g_new(struct age_rank, b->count);
-	uint32_t n = 0, i = b->l.head;
-
-	while (i != NIL) {
-		struct flow *f = flow_at(t, i);
-		uint32_t next = f->next;
-
-		if (age_of(t, f->last_us) != age)
-			age_move(t, i, age_of(t, f->last_us));
-		else
-			r[n++] = (struct age_rank){ f->last_us, f->last_seq, i };
-		i = next;
-	}
-	qsort(r, n, sizeof(*r), age_rank_cmp);
-	b->l.head = b->l.tail = NIL;
-	for (uint32_t k = 0; k < n; k++)
-		list_append(t, &b->l, r[k].idx);
-	b->sorted = n > 0;
-	g_free(r);
-}
-
-/* The least recently active open flow if it was filed at or before bucket
- * @limit (its order is settled then), else NIL. */
-static uint32_t age_oldest(struct ctf_flow_table *t, uint64_t limit)
-{
-	while (t->n_open > 0 && t->age_head <= limit) {
-		struct age_bucket *b = age_bucket(t, t->age_head);
-
-		if (b->count > 0 && !b->sorted)
-			age_sort(t, t->age_head);
-		if (b->count > 0)
-			return b->l.head;
-		t->age_head++;
-	}
-	return NIL;
 }
 
 /* --- key and hash ---------------------------------------------------- */
@@ -481,7 +226,7 @@ static bool is_icmp(uint8_t family, uint8_t proto)
 	return (family == 4 && proto == 1) || (family == 6 && proto == 58);
 }
 
-/* memcmp(a, b) < 0 for two addresses, as two big-endian numbers */
+/* memcmp() of two addresses, each given as its two 64-bit words */
 static inline int addr_cmp(uint64_t a0, uint64_t a1, uint64_t b0, uint64_t b1)
 {
 	a0 = GUINT64_FROM_BE(a0);
@@ -525,8 +270,12 @@ static inline bool key_from_packet(const struct ctf_packet *pkt, struct flow_key
 		uint64_t t0 = s0, t1 = s1;
 		uint16_t tp = sport;
 
-		s0 = d0, s1 = d1, sport = dport;
-		d0 = t0, d1 = t1, dport = tp;
+		s0 = d0;
+		s1 = d1;
+		sport = dport;
+		d0 = t0;
+		d1 = t1;
+		dport = tp;
 	}
 	memcpy(k->lo_addr.b, &s0, 8);
 	memcpy(k->lo_addr.b + 8, &s1, 8);
@@ -609,7 +358,7 @@ static inline uint32_t index_guess(const struct ctf_flow_table *t, uint32_t hash
 
 	while (t->slots[i].idx1 && t->slots[i].hash != hash)
 		i = (i + 1) & t->mask;
-	return t->slots[i].idx1 - 1;
+	return t->slots[i].idx1 - 1;	/* an empty slot (0) gives NIL */
 }
 
 /* Backward-shift deletion keeps linear probing free of tombstones. */
@@ -689,11 +438,12 @@ static void emit_record(struct ctf_flow_table *t, struct flow *f, enum ctf_end_r
 /* When the closing head ends (expire() ends the closing flows in order). */
 static uint64_t closing_due(struct ctf_flow_table *t)
 {
+	uint32_t head = queue_first(&t->closing);
 	const struct flow *f;
 
-	if (t->closing.head == NIL)
+	if (head == NIL)
 		return UINT64_MAX;
-	f = flow_at(t, t->closing.head);
+	f = flow_at(t, head);
 	return MIN(f->close_us + t->cfg.close_linger_us, f->last_us + t->cfg.idle_timeout_us);
 }
 
@@ -704,14 +454,14 @@ static void flow_release(struct ctf_flow_table *t, uint32_t idx)
 
 	index_remove(t, index_find(t, &f->key, key_hash(&f->key)));
 	if (f->state & F_CLOSING) {
-		bool was_head = t->closing.head == idx;
+		bool was_head = queue_first(&t->closing) == idx;
 
-		list_unlink(t, &t->closing, idx);
+		ctf_flow_queue_remove(t, &t->closing, idx);
 		/* the next one may end before the one it followed */
 		if (was_head)
 			t->due_us = MIN(t->due_us, closing_due(t));
 	} else {
-		age_unlink(t, idx);
+		ctf_flow_age_unlink(t, idx);
 	}
 	f->state = 0;
 	slab_release(t, idx);
@@ -756,7 +506,7 @@ static uint64_t next_due(struct ctf_flow_table *t)
 
 	if (t->n_open > 0) {
 		const struct age_bucket *b = age_bucket(t, t->age_head);
-		uint64_t oldest = b->sorted ? flow_at(t, b->l.head)->last_us :
+		uint64_t oldest = b->sorted ? flow_at(t, queue_first(&b->q))->last_us :
 				  t->age_head << t->age_shift;
 
 		due = MIN(due, oldest + c->idle_timeout_us);
@@ -781,7 +531,7 @@ static void expire(struct ctf_flow_table *t, uint64_t now)
 	const struct ctf_flow_table_config *c = &t->cfg;
 	uint32_t i;
 
-	while ((i = t->closing.head) != NIL &&
+	while ((i = queue_first(&t->closing)) != NIL &&
 	       flow_at(t, i)->close_us + MIN(c->close_linger_us, c->idle_timeout_us) <= now) {
 		if (!settle(t, flow_at(t, i), now))
 			break;	/* idle < linger and packets since the close: later */
@@ -790,7 +540,7 @@ static void expire(struct ctf_flow_table *t, uint64_t now)
 	if (now >= c->idle_timeout_us) {
 		uint64_t deadline = now - c->idle_timeout_us;
 
-		while ((i = age_oldest(t, age_of(t, deadline))) != NIL &&
+		while ((i = ctf_flow_age_oldest(t, age_of(t, deadline))) != NIL &&
 		       flow_at(t, i)->last_us <= deadline) {
 			settle(t, flow_at(t, i), now);
 			flow_release(t, i);
@@ -803,11 +553,12 @@ static void expire(struct ctf_flow_table *t, uint64_t now)
  * that is closing goes first: its end was seen, it only lingers. */
 static void evict(struct ctf_flow_table *t)
 {
-	uint32_t lru = age_oldest(t, UINT64_MAX);
-	uint32_t i = t->closing.head != NIL ? t->closing.head : lru;
+	uint32_t lru = ctf_flow_age_oldest(t, UINT64_MAX);
+	uint32_t closing = queue_first(&t->closing);
+	uint32_t i = closing != NIL ? closing : lru;
 	struct flow *f = flow_at(t, i);
 
-	if (t->closing.head != NIL && lru != NIL && flow_at(t, lru)->last_us < f->last_us)
+	if (closing != NIL && lru != NIL && flow_at(t, lru)->last_us < f->last_us)
 		f = flow_at(t, i = lru);
 	if (f->state & F_CLOSING) {
 		emit_record(t, f, CTF_END_EOF);
@@ -842,7 +593,7 @@ static uint32_t flow_create(struct ctf_flow_table *t, const struct flow_key *k,
 	pos = index_find(t, k, hash);
 	t->slots[pos].hash = hash;
 	t->slots[pos].idx1 = idx + 1;
-	age_file(t, idx, age_of(t, t->now_us));
+	ctf_flow_age_file(t, idx, age_of(t, t->now_us));
 	t->count++;
 	t->stats.flows_active = t->count;
 	if (t->count > t->stats.flows_peak)
@@ -850,6 +601,7 @@ static uint32_t flow_create(struct ctf_flow_table *t, const struct flow_key *k,
 	return idx;
 }
 
+/* A FIN or RST: FIN both ways, or RST, close the connection. */
 static void tcp_track(struct ctf_flow_table *t, uint32_t idx, int dir, uint16_t flags,
 		      uint64_t now)
 {
@@ -858,15 +610,16 @@ static void tcp_track(struct ctf_flow_table *t, uint32_t idx, int dir, uint16_t 
 	if (flags & CTF_TCP_FIN)
 		f->state |= dir ? F_FIN_REV : F_FIN_FWD;
 	if ((flags & CTF_TCP_RST) || (f->state & (F_FIN_FWD | F_FIN_REV)) == (F_FIN_FWD | F_FIN_REV)) {
-		age_unlink(t, idx);
+		ctf_flow_age_unlink(t, idx);
 		f->state |= F_CLOSING;
 		f->close_us = now;
-		list_append(t, &t->closing, idx);
+		ctf_flow_queue_push(t, &t->closing, idx);
 		t->due_us = MIN(t->due_us, now + MIN(t->cfg.close_linger_us,
 						     t->cfg.idle_timeout_us));
 	}
 }
 
+/* Count @pkt in flow @idx: inlined, every packet comes through here. */
 G_ALWAYS_INLINE static inline void account(struct ctf_flow_table *t, uint32_t idx,
 					   const struct ctf_packet *pkt, bool src_is_lo,
 					   uint64_t now)
@@ -893,7 +646,8 @@ G_ALWAYS_INLINE static inline void account(struct ctf_flow_table *t, uint32_t id
 	age_touch(t, idx, now);
 	if (pkt->proto == 6 && pkt->has_ports) {
 		f->tcp_flags[dir] |= pkt->tcp_flags;
-		tcp_track(t, idx, dir, pkt->tcp_flags, now);
+		if (pkt->tcp_flags & (CTF_TCP_FIN | CTF_TCP_RST))
+			tcp_track(t, idx, dir, pkt->tcp_flags, now);
 	}
 }
 
@@ -950,39 +704,46 @@ void ctf_flow_table_add_packet(struct ctf_flow_table *t, const struct ctf_packet
 
 /*
  * The table is far larger than the caches, so each packet costs two
- * memory round trips (its index slot, then its flow). In a batch they are
- * issued for every packet first, and overlap: hashes and slot prefetches,
- * then the flow each slot run points to, then the packets in order.
+ * memory round trips (its index slot, then its flow). They are issued
+ * ahead, as a software pipeline over the packets: packet i + 2 * AHEAD
+ * has its key hashed and its slot prefetched, packet i + AHEAD its flow
+ * (the one its slot run points to) prefetched, and packet i is counted.
  * Prefetches are only hints; each packet still does its full lookup.
  */
-#define BATCH 32
+#define AHEAD 8
+#define RING (4 * AHEAD)	/* > 2 * AHEAD, a power of two */
+
+struct lookahead {
+	struct flow_key key;
+	uint32_t hash;
+	bool src_is_lo;
+};
 
 void ctf_flow_table_add_packets(struct ctf_flow_table *t, const struct ctf_packet *pkts,
 				size_t n)
 {
-	struct flow_key keys[BATCH];
-	uint32_t hashes[BATCH];
-	bool lo[BATCH];
+	struct lookahead la[RING];
 
-	for (size_t base = 0; base < n; base += BATCH) {
-		size_t m = MIN((size_t)BATCH, n - base);
+	for (size_t i = 0; i < n + 2 * AHEAD; i++) {
+		if (i < n) {
+			struct lookahead *a = &la[i % RING];
 
-		for (size_t i = 0; i < m; i++) {
-			lo[i] = key_from_packet(&pkts[base + i], &keys[i], &hashes[i]);
-			__builtin_prefetch(&t->slots[hashes[i] & t->mask]);
+			a->src_is_lo = key_from_packet(&pkts[i], &a->key, &a->hash);
+			__builtin_prefetch(&t->slots[a->hash & t->mask]);
 		}
-		for (size_t i = 0; i < m; i++) {
-			uint32_t idx = index_guess(t, hashes[i]);
+		if (i >= AHEAD && i - AHEAD < n) {
+			uint32_t idx = index_guess(t, la[(i - AHEAD) % RING].hash);
 
 			if (idx != NIL) {
-				struct flow *f = flow_at(t, idx);
-
-				__builtin_prefetch(f, 1);
-				__builtin_prefetch((char *)f + 64, 1);
+				__builtin_prefetch(flow_at(t, idx), 1);
+				__builtin_prefetch((char *)flow_at(t, idx) + 64, 1);
 			}
 		}
-		for (size_t i = 0; i < m; i++)
-			add_keyed(t, &pkts[base + i], &keys[i], hashes[i], lo[i]);
+		if (i >= 2 * AHEAD) {
+			const struct lookahead *a = &la[(i - 2 * AHEAD) % RING];
+
+			add_keyed(t, &pkts[i - 2 * AHEAD], &a->key, a->hash, a->src_is_lo);
+		}
 	}
 }
 
@@ -993,32 +754,10 @@ void ctf_flow_table_advance(struct ctf_flow_table *t, uint64_t now_us)
 	expire(t, t->now_us);
 }
 
-/* Buckets at most idle/16 wide: a ring of 64 covers every open flow. */
-static void age_init(struct ctf_flow_table *t)
-{
-	uint64_t width = t->cfg.idle_timeout_us / 16;
-	uint32_t ring = 1;
-
-	t->age_shift = 0;
-	while ((2ull << t->age_shift) <= width)
-		t->age_shift++;
-	/* open flows span the buckets from now - idle to now */
-	while (ring < (t->cfg.idle_timeout_us >> t->age_shift) + 3)
-		ring *= 2;
-	g_assert(ring <= 256);	/* struct flow keeps the position in a byte */
-	t->ages = g_new0(struct age_bucket, ring);
-	t->age_mask = ring - 1;
-	for (uint32_t i = 0; i < ring; i++)
-		t->ages[i].l.head = t->ages[i].l.tail = NIL;
-}
-
 static void lists_reset(struct ctf_flow_table *t)
 {
-	for (uint32_t i = 0; i <= t->age_mask; i++)
-		t->ages[i] = (struct age_bucket){ .l = { NIL, NIL } };
-	t->n_open = 0;
-	t->age_head = 0;
-	t->closing.head = t->closing.tail = NIL;
+	ctf_flow_age_reset(t);
+	ctf_flow_queue_clear(&t->closing);
 	t->due_us = UINT64_MAX;
 }
 
@@ -1063,7 +802,7 @@ struct ctf_flow_table *ctf_flow_table_new(const struct ctf_flow_table_config *cf
 	t->free_head = NIL;
 	t->mask = 1023;
 	t->slots = table_alloc0((t->mask + 1) * sizeof(struct slot));
-	age_init(t);
+	ctf_flow_age_init(t);
 	lists_reset(t);
 	return t;
 }
@@ -1080,6 +819,7 @@ void ctf_flow_table_free(struct ctf_flow_table *t)
 		return;
 	slab_free(t);
 	table_free(t->slots, ((size_t)t->mask + 1) * sizeof(struct slot));
-	g_free(t->ages);
+	ctf_flow_age_free(t);
+	ctf_flow_queue_clear(&t->closing);
 	g_free(t);
 }

@@ -20,7 +20,7 @@
 #include "ctflow/error.h"
 #include "ctflow/pcap-file.h"
 
-#define READ_BUFFER (256 * 1024)
+#define READ_BUFFER (128 * 1024)
 
 struct ctf_pcap_file {
 	pcap_t *pcap;

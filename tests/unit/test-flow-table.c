@@ -279,6 +279,51 @@ static void test_table_full_evicts_least_recent(void **state)
 	world_free(w);
 }
 
+/* Idle flows leave in the order of their last packets (least recent
+ * first, equal times in packet order), however far apart in time their
+ * packets came and whatever order the flows were created in. */
+static void test_idle_expiry_in_lru_order(void **state)
+{
+	struct world *w = given_table(16, 300, 0);
+
+	send_udp(w, "10.0.0.1", 1, "10.0.0.9", 9, 100, 0);		/* A */
+	send_udp(w, "10.0.0.2", 2, "10.0.0.9", 9, 100, 10);		/* B */
+	send_udp(w, "10.0.0.3", 3, "10.0.0.9", 9, 100, 20);		/* C */
+	send_udp(w, "10.0.0.2", 2, "10.0.0.9", 9, 100, SEC / 2);	/* B */
+	send_udp(w, "10.0.0.4", 4, "10.0.0.9", 9, 100, SEC + SEC / 5);	/* D */
+	send_udp(w, "10.0.0.1", 1, "10.0.0.9", 9, 100, 5 * SEC / 2);	/* A */
+	send_udp(w, "10.0.0.3", 3, "10.0.0.9", 9, 100, 5 * SEC / 2);	/* C, same time */
+	ctf_flow_table_advance(w->t, 16 * SEC + SEC / 2);
+	assert_int_equal(w->n, 1);	/* B only: idle for exactly 16 s */
+	ctf_flow_table_advance(w->t, 100 * SEC);
+	assert_int_equal(w->n, 4);
+	expect_record(&w->recs[0], "10.0.0.2", 2, 2, 0, CTF_END_IDLE);
+	expect_record(&w->recs[1], "10.0.0.4", 4, 1, 0, CTF_END_IDLE);
+	expect_record(&w->recs[2], "10.0.0.1", 1, 2, 0, CTF_END_IDLE);
+	expect_record(&w->recs[3], "10.0.0.3", 3, 2, 0, CTF_END_IDLE);
+	world_free(w);
+}
+
+/* The table full: the victim is the least recently active flow, also
+ * when packets come to flows that were about to be evicted. */
+static void test_eviction_follows_later_packets(void **state)
+{
+	struct world *w = given_table(60, 300, 3);
+
+	send_udp(w, "10.0.0.1", 1, "10.0.0.9", 9, 100, 0);	/* A */
+	send_udp(w, "10.0.0.2", 2, "10.0.0.9", 9, 100, 1);	/* B */
+	send_udp(w, "10.0.0.3", 3, "10.0.0.9", 9, 100, 2);	/* C */
+	send_udp(w, "10.0.0.4", 4, "10.0.0.9", 9, 100, 3);	/* D evicts A */
+	send_udp(w, "10.0.0.2", 2, "10.0.0.9", 9, 100, 4);	/* B is recent again */
+	send_udp(w, "10.0.0.5", 5, "10.0.0.9", 9, 100, 5);	/* E evicts C */
+	send_udp(w, "10.0.0.6", 6, "10.0.0.9", 9, 100, 5);	/* F evicts D */
+	assert_int_equal(w->n, 3);
+	expect_record(&w->recs[0], "10.0.0.1", 1, 1, 0, CTF_END_RESOURCES);
+	expect_record(&w->recs[1], "10.0.0.3", 3, 1, 0, CTF_END_RESOURCES);
+	expect_record(&w->recs[2], "10.0.0.4", 4, 1, 0, CTF_END_RESOURCES);
+	world_free(w);
+}
+
 /* Many flows with churn: every packet must be accounted exactly once. */
 static void count_packets(const struct ctf_record *r, void *ud)
 {
@@ -391,6 +436,8 @@ int main(void)
 		cmocka_unit_test(test_icmp_echo_pairs_by_id),
 		cmocka_unit_test(test_vlan_is_part_of_key),
 		cmocka_unit_test(test_table_full_evicts_least_recent),
+		cmocka_unit_test(test_idle_expiry_in_lru_order),
+		cmocka_unit_test(test_eviction_follows_later_packets),
 		cmocka_unit_test(test_churn_conserves_packets),
 		cmocka_unit_test(test_batch_equals_single),
 	};
