@@ -10,7 +10,10 @@
 # is warmed first so the disk is not measured. The bare loop and ctflow run
 # in turn, ROUNDS times, and the best time of each counts: on a shared
 # machine the load then changes under both alike (softflowd, twenty times
-# slower, is timed three times after them).
+# slower, is timed three times after them). Every contender runs pinned to
+# the same CPU (CPU=N, default 0; the UDP sinks run on another one): the
+# two vCPUs of the build VM differ by up to 1.5x in speed, so an unpinned
+# run mostly measured which CPU each process landed on.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PACKETS=${1:-5000000}
@@ -18,7 +21,10 @@ ROUNDS=${ROUNDS:-5}
 FLOWS=${2:-500000}
 CONC=${3:-1000000}
 OUT=bench/out
+CPU=${CPU:-0}
+SINK_CPU=$(( $(nproc) > 1 ? (CPU + 1) % $(nproc) : CPU ))
 mkdir -p "$OUT"
+: >"$OUT/rounds.txt"
 scripts/deps.sh test
 
 [[ -f build-bench/build.ninja ]] || meson setup build-bench -Dbuildtype=release -Db_ndebug=true >/dev/null
@@ -32,15 +38,17 @@ LOOP=build-bench/bench/pcap-loop
 # status is not judged; a run that produced no timing is a failure.
 time_cmd() {
   local -n _res=$1; shift
-  /usr/bin/time -f "%e %M" -o "$OUT/time.txt" "$@" >/dev/null 2>"$OUT/stderr.txt" || true
+  taskset -c "$CPU" /usr/bin/time -f "%e %M" -o "$OUT/time.txt" "$@" >/dev/null 2>"$OUT/stderr.txt" || true
   _res=$(tail -n 1 "$OUT/time.txt")
   [[ $_res =~ ^[0-9.]+\ [0-9]+$ ]] || { echo "bench: failed: $*" >&2; cat "$OUT/stderr.txt" >&2; return 1; }
 }
 
 keep_best() {  # keep_best VAR CMD...: run CMD once; VAR keeps the fastest "secs rss"
-  local -n _best=$1; shift
-  local r
+  local -n _best=$1
+  local name=$1 r
+  shift
   time_cmd r "$@"
+  echo "$name ${r% *}" >>"$OUT/rounds.txt"
   if [[ -z $_best ]] || awk -v a="${r% *}" -v b="${_best% *}" 'BEGIN{exit !(a<b)}'; then _best=$r; fi
 }
 
@@ -63,7 +71,7 @@ cat "$OUT"/*.pcap >/dev/null   # warm the page cache
 
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 port=$(free_port)
-/usr/bin/python3 bench/udp-sink.py --port "$port" --idle 120 >"$OUT/sink-ctflow.json" &
+taskset -c "$SINK_CPU" /usr/bin/python3 bench/udp-sink.py --port "$port" --idle 120 >"$OUT/sink-ctflow.json" &
 sink=$!; sleep 0.5
 loop="" ct_file="" ct_udp=""
 for ((round = 1; round <= ROUNDS; round++)); do
@@ -77,7 +85,7 @@ kill -TERM $sink 2>/dev/null || true; wait $sink || true
 
 port=$(free_port)
 echo "== softflowd -r -> UDP sink" >&2
-/usr/bin/python3 bench/udp-sink.py --port "$port" --idle 120 >"$OUT/sink-softflowd.json" &
+taskset -c "$SINK_CPU" /usr/bin/python3 bench/udp-sink.py --port "$port" --idle 120 >"$OUT/sink-softflowd.json" &
 sink=$!; sleep 0.5
 sf=$(best_of3 softflowd -d -r "$OUT/bench.pcap" -n "127.0.0.1:$port" -v 10 -b -A milli -6 \
   -c none -m $((FLOWS * 2)) -t general=60s)
@@ -93,10 +101,15 @@ time_cmd sfconc softflowd -d -r "$OUT/conc.pcap" -n "127.0.0.1:$port" -v 10 -b -
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
 /usr/bin/python3 - "$PACKETS" "$CONC" "$loop" "$ct_file" "$ct_udp" "$sf" "$base" "$conc" "$sfbase" "$sfconc" \
-  "$ROUNDS" "$load_before" "$load_after" <<'PY' | tee "$OUT/results.md"
+  "$ROUNDS" "$load_before" "$load_after" "$CPU" "$OUT/rounds.txt" <<'PY' | tee "$OUT/results.md"
+import statistics
 import sys
 pk, conc = int(sys.argv[1]), int(sys.argv[2])
-rounds, load_before, load_after = sys.argv[11:14]
+rounds, load_before, load_after, cpu, rounds_file = sys.argv[11:16]
+per_round = {}
+for line in open(rounds_file):
+    name, secs = line.split()
+    per_round.setdefault(name, []).append(float(secs))
 def sr(s): a, b = s.split(); return float(a), int(b)
 loop, ctf, ctu, sf = (sr(x) for x in sys.argv[3:7])
 base, cc, sfb, sfc = (sr(x) for x in sys.argv[7:11])
@@ -114,6 +127,9 @@ print(f"|---|---:|---:|")
 print(f"| ctflow convert | {cc[1]:,} (baseline {base[1]:,}) | {per:.0f} |")
 print(f"| softflowd | {sfc[1]:,} (baseline {sfb[1]:,}) | {sfper:.0f} |")
 print()
-print(f"Best of {rounds} interleaved rounds (softflowd: of 3); load average {load_before} "
-      f"before, {load_after} after.")
+print(f"Best of {rounds} interleaved rounds (softflowd: of 3), all on CPU {cpu}; load average "
+      f"{load_before} before, {load_after} after.")
+ratios = [l / c for l, c in zip(per_round["loop"], per_round["ct_file"])]
+print(f"ctflow convert -o /dev/null vs bare loop, round by round: "
+      + " ".join(f"{r:.2f}" for r in ratios) + f" (median {statistics.median(ratios):.2f}).")
 PY
