@@ -6,6 +6,7 @@
  * every tracked flow and flush the collectors; SIGHUP reloads the
  * configuration and keeps the old one if the new one is bad.
  */
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -416,6 +417,7 @@ int ctf_cmd_run(int argc, char **argv)
 {
 	g_autoptr(GError) error = NULL;
 	struct run r = { .exit_code = CTF_EXIT_OK };
+	sigset_t held, old_mask;
 	int rc;
 
 	g_set_prgname("ctflow run");
@@ -431,6 +433,15 @@ int ctf_cmd_run(int argc, char **argv)
 		g_strfreev(r.argv);
 		return CTF_EXIT_USAGE;
 	}
+	/* From here until the handlers below are in place, a stop or reload
+	 * signal waits (pending) instead of killing the process halfway
+	 * through setup with its nft tables installed. Threads started in
+	 * between keep these signals blocked, so the main thread takes them. */
+	sigemptyset(&held);
+	sigaddset(&held, SIGTERM);
+	sigaddset(&held, SIGINT);
+	sigaddset(&held, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &held, &old_mask);
 	r.drop = ctf_privdrop_new(&r.cfg, &error);
 	if (!r.drop) {
 		g_printerr("ctflow run: %s\n", error->message);
@@ -447,6 +458,7 @@ int ctf_cmd_run(int argc, char **argv)
 	g_unix_signal_add(SIGTERM, on_stop, &r);
 	g_unix_signal_add(SIGINT, on_stop, &r);
 	g_unix_signal_add(SIGHUP, on_reload, &r);
+	pthread_sigmask(SIG_SETMASK, &old_mask, NULL);	/* pending ones run now */
 	ctf_engine_attach(r.engine, NULL);
 	for (size_t i = 0; i < ctf_engine_n_sources(r.engine); i++)
 		g_printerr("ctflow run: reading conntrack events in %s\n",

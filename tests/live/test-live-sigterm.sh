@@ -10,7 +10,8 @@
 # record carrying everything). Ground truth: `conntrack -L` in a just
 # before SIGTERM. Every flow must be exported by both with flowEndReason 4
 # last and counts that add up to conntrack's at that moment; both exit 0;
-# the table inet ctflow_activate is gone afterwards (and had been there).
+# the table inet ctflow_activate is gone afterwards (and had been there),
+# also when SIGTERM comes while ctflow is still starting.
 . "$(dirname "$0")/lib-live.sh"
 live_require
 
@@ -49,6 +50,28 @@ touch "$H"-{1,2,3,4,5}	# now the holders may close
 if ctft_in "$A" nft list table inet ctflow_activate >/dev/null 2>&1; then
 	live_fail "table inet ctflow_activate still in $A after ctflow exited"
 fi
+
+# A SIGTERM while ctflow is still starting (tables being installed, threads
+# not yet running) must not leave its table behind either: ctflow holds the
+# signal until its handlers are in place, then shuts down cleanly (exit 0).
+# Killed before it holds signals (status 143), it has installed nothing.
+early=""
+for d in 0 0.005 0.01 0.02 0.03 0.05 0.08 0.12 0.2 0.3; do
+	ctft_bg "$CTFLOW" run --netns "$A" -C "file:$T/early.ipfix" >/dev/null 2>"$T/early.log"
+	pid=$!
+	sleep "$d"
+	kill -TERM "$pid" 2>/dev/null
+	for ((i = 0; i < 100; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+	wait "$pid"
+	rc=$?
+	early+=" $d:$rc"
+	[[ $rc == 0 || $rc == 143 ]] ||
+		live_fail "ctflow run exited $rc after SIGTERM at +${d}s: $(cat "$T/early.log")"
+	if ctft_in "$A" nft list table inet ctflow_activate >/dev/null 2>&1; then
+		live_fail "SIGTERM at +${d}s (exit $rc) left table inet ctflow_activate in $A"
+	fi
+done
+live_log "SIGTERM during startup, delay:exit status:$early"
 
 live_decode "$T/term.ipfix" "$T/term.jsonl"
 live_decode "$T/term2.ipfix" "$T/term2.jsonl"
