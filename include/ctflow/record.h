@@ -41,6 +41,14 @@ struct ctf_record {
 	uint64_t rev_octets;	/* reverseOctetDeltaCount (RFC 5103) */
 	uint64_t rev_packets;	/* reversePacketDeltaCount */
 	uint64_t flow_id;	/* flowId: same for every record of one flow, unique */
+	/* Each direction's first and last packet (ms), for uniflow records;
+	 * valid when has_dir_times (offline: conntrack keeps one start and
+	 * one stop per connection, so live uniflow records carry the
+	 * connection's times in both directions). */
+	uint64_t fwd_start_ms;
+	uint64_t fwd_end_ms;
+	uint64_t rev_start_ms;	/* 0 when the responder sent nothing */
+	uint64_t rev_end_ms;
 	struct ctf_addr src;
 	struct ctf_addr dst;
 	struct ctf_addr post_src;	/* postNAT*; valid when nat is true */
@@ -67,6 +75,7 @@ struct ctf_record {
 	uint8_t end_reason;	/* enum ctf_end_reason */
 	uint8_t nat_event;	/* enum ctf_nat_event; CTF_NAT_NONE when not NATed */
 	bool nat;		/* post_* fields are meaningful */
+	bool has_dir_times;	/* fwd_* and rev_* are set */
 	bool has_proc;		/* proc is filled (live, a local socket was found) */
 	struct ctf_proc_info proc;	/* owning process (live only); see enrich.h */
 };
@@ -74,16 +83,26 @@ struct ctf_record {
 /**
  * ctf_record_split_uniflow - split a biflow into uniflow records
  * @bi: the biflow record
- * @ret_fwd: the initiator's direction (always produced)
+ * @ret_fwd: the initiator's direction
  * @ret_rev: the responder's direction: addresses, ports and counters
- *           swapped, reverse counters zero
+ *           swapped, reverse counters zero; an ICMP query's type becomes
+ *           its reply's (echo request 8 -> echo reply 0, ...)
  *
- * Returns 1 when only @ret_fwd is meaningful (no reply packets), 2 when
- * both are.
+ * Each record gets its direction's own first and last packet times when
+ * @bi has them (has_dir_times), else the biflow's.
+ *
+ * Returns which of the two are records to export: CTF_UNIFLOW_FWD and/or
+ * CTF_UNIFLOW_REV, each when its direction has packets, and
+ * CTF_UNIFLOW_FWD alone when neither has (the record still ends a flow).
  */
-int ctf_record_split_uniflow(const struct ctf_record *bi,
-			     struct ctf_record *ret_fwd,
-			     struct ctf_record *ret_rev);
+enum {
+	CTF_UNIFLOW_FWD = 1 << 0,
+	CTF_UNIFLOW_REV = 1 << 1,
+};
+
+unsigned ctf_record_split_uniflow(const struct ctf_record *bi,
+				  struct ctf_record *ret_fwd,
+				  struct ctf_record *ret_rev);
 
 /* "tcp", "udp", "icmp", ... or the number; @buf needs 8 bytes */
 const char *ctf_proto_name(uint8_t proto, char buf[8]);

@@ -38,6 +38,8 @@ enum flow_state_bits {
 	F_FIN_REV = 1 << 2,	/* FIN seen from the responder */
 	F_CLOSING = 1 << 3,	/* FIN both ways or RST: lingering */
 	F_LIVE = 1 << 4,	/* in use (not on the free list) */
+	F_FIRST_REV = 1 << 5,	/* the record's first packet was the responder's */
+	F_LAST_REV = 1 << 6,	/* the record's last packet was the responder's */
 };
 
 /* Two cache lines: the first holds the key and the times every packet
@@ -50,15 +52,22 @@ struct flow {
 	uint64_t octets[2];	/* [0] initiator -> responder, [1] reply */
 	uint32_t packets[2];	/* a record is split before these could wrap */
 	uint64_t close_us;	/* when F_CLOSING was set */
-	uint64_t flow_id;
+	uint64_t flow_id : 48;	/* 2.8e14 flows before it would wrap */
+	uint64_t icmp_type_code : 16;
 	uint64_t last_seq;	/* packet number of the last packet: LRU order */
 	uint32_t pos;		/* in its age bucket's queue, or the closing queue
 				 * once closing; the free list's link when free */
-	uint16_t icmp_type_code;
+	/* The record's times per direction (for uniflow records), in ms after
+	 * its first packet's ms: the first packet of the direction that did
+	 * not send the record's first packet (F_FIRST_REV tells which did),
+	 * and the last packet of the direction that did not send the latest
+	 * one (F_LAST_REV). A record is split before these could wrap. */
+	uint32_t other_first_ms;
+	uint32_t other_last_ms;
 	uint8_t tos;
 	uint8_t state;
 	uint8_t age;		/* ring position of its age bucket */
-	uint8_t pad[7];
+	uint8_t pad[1];
 };
 _Static_assert(sizeof(struct flow) == 128, "a flow is two cache lines");
 

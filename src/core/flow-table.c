@@ -389,6 +389,25 @@ static bool record_empty(const struct flow *f)
 	return f->packets[0] == 0 && f->packets[1] == 0;
 }
 
+/* Each direction's first and last packet time (ms; 0 without packets):
+ * the record's first and latest packets give one direction each, the
+ * flow keeps the other's as offsets (struct flow). */
+static void dir_times(const struct flow *f, struct ctf_record *r)
+{
+	uint64_t first[2], last[2];
+	int d0 = !!(f->state & F_FIRST_REV), dl = !!(f->state & F_LAST_REV);
+
+	first[d0] = r->start_ms;
+	first[!d0] = f->packets[!d0] ? r->start_ms + f->other_first_ms : 0;
+	last[dl] = r->end_ms;
+	last[!dl] = f->packets[!dl] ? r->start_ms + f->other_last_ms : 0;
+	r->fwd_start_ms = first[0];
+	r->fwd_end_ms = last[0];
+	r->rev_start_ms = first[1];
+	r->rev_end_ms = last[1];
+	r->has_dir_times = true;
+}
+
 static void flow_to_record(const struct flow *f, enum ctf_end_reason reason,
 			   struct ctf_record *r)
 {
@@ -397,6 +416,7 @@ static void flow_to_record(const struct flow *f, enum ctf_end_reason reason,
 	memset(r, 0, sizeof(*r));
 	r->start_ms = f->first_us / 1000;
 	r->end_ms = f->last_us / 1000;
+	dir_times(f, r);
 	r->octets = f->octets[0];
 	r->packets = f->packets[0];
 	r->rev_octets = f->octets[1];
@@ -619,6 +639,10 @@ static void tcp_track(struct ctf_flow_table *t, uint32_t idx, int dir, uint16_t 
 	}
 }
 
+/* The direction offsets (struct flow) are 32-bit ms: a record lasting
+ * 49.7 days (possible only with such an active timeout) is split first. */
+#define MAX_RECORD_SPAN_US (((uint64_t)UINT32_MAX - 1) * 1000)
+
 /* Count @pkt in flow @idx: inlined, every packet comes through here. */
 G_ALWAYS_INLINE static inline void account(struct ctf_flow_table *t, uint32_t idx,
 					   const struct ctf_packet *pkt, bool src_is_lo,
@@ -627,13 +651,24 @@ G_ALWAYS_INLINE static inline void account(struct ctf_flow_table *t, uint32_t id
 	struct flow *f = flow_at(t, idx);
 	int dir = src_is_lo == !!(f->state & F_INIT_IS_LO) ? 0 : 1;
 
-	/* A record is exported before a 32-bit packet counter could wrap. */
-	if (f->packets[dir] == UINT32_MAX)
+	/* A record is exported before a 32-bit packet counter or a direction's
+	 * time offset could wrap. */
+	if (!record_empty(f) &&
+	    (f->packets[dir] == UINT32_MAX || now - f->first_us >= MAX_RECORD_SPAN_US))
 		emit_record(t, f, CTF_END_ACTIVE);
 	if (record_empty(f)) {
 		f->first_us = now;
+		f->state = (f->state & ~(F_FIRST_REV | F_LAST_REV)) |
+			   (dir ? F_FIRST_REV | F_LAST_REV : 0);
 		if (is_icmp(pkt->family, pkt->proto) && pkt->has_ports && f->icmp_type_code == 0)
 			f->icmp_type_code = (uint16_t)(pkt->icmp_type << 8 | pkt->icmp_code);
+	} else {
+		if (f->packets[dir] == 0)
+			f->other_first_ms = (uint32_t)(now / 1000 - f->first_us / 1000);
+		if (dir != !!(f->state & F_LAST_REV)) {	/* the other side's last packet */
+			f->other_last_ms = (uint32_t)(f->last_us / 1000 - f->first_us / 1000);
+			f->state ^= F_LAST_REV;
+		}
 	}
 	if (dir == 0 && f->packets[0] == 0)
 		f->tos = pkt->tos;

@@ -5,16 +5,50 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <glib.h>
+
 #include "ctflow/record.h"
 
-int ctf_record_split_uniflow(const struct ctf_record *bi,
-			     struct ctf_record *ret_fwd,
-			     struct ctf_record *ret_rev)
+/* The type of the answer to an ICMP/ICMPv6 query and the other way round
+ * (the pairs conntrack tracks as one connection); -1 for other types. */
+static int icmp_counterpart(uint8_t family, uint8_t type)
+{
+	static const uint8_t v4[][2] = { { 8, 0 }, { 13, 14 }, { 15, 16 }, { 17, 18 } };
+	static const uint8_t v6[][2] = { { 128, 129 }, { 139, 140 } };
+	const uint8_t (*pairs)[2] = family == 4 ? v4 : v6;
+	size_t n = family == 4 ? G_N_ELEMENTS(v4) : G_N_ELEMENTS(v6);
+
+	for (size_t i = 0; i < n; i++) {
+		if (pairs[i][0] == type)
+			return pairs[i][1];
+		if (pairs[i][1] == type)
+			return pairs[i][0];
+	}
+	return -1;
+}
+
+static uint16_t reverse_icmp_type_code(const struct ctf_record *bi)
+{
+	bool icmp = (bi->family == 4 && bi->proto == 1) || (bi->family == 6 && bi->proto == 58);
+	int type = icmp ? icmp_counterpart(bi->family, (uint8_t)(bi->icmp_type_code >> 8)) : -1;
+
+	/* a query's answer carries code 0 (ICMPv6 node information answers
+	 * carry a result code the request cannot tell: 0, success, is used) */
+	return type < 0 ? bi->icmp_type_code : (uint16_t)(type << 8);
+}
+
+unsigned ctf_record_split_uniflow(const struct ctf_record *bi,
+				  struct ctf_record *ret_fwd,
+				  struct ctf_record *ret_rev)
 {
 	*ret_fwd = *bi;
 	ret_fwd->rev_octets = 0;
 	ret_fwd->rev_packets = 0;
 	ret_fwd->rev_tcp_flags = 0;
+	if (bi->has_dir_times) {
+		ret_fwd->start_ms = bi->fwd_start_ms;
+		ret_fwd->end_ms = bi->fwd_end_ms;
+	}
 
 	*ret_rev = *bi;
 	ret_rev->src = bi->dst;
@@ -29,6 +63,11 @@ int ctf_record_split_uniflow(const struct ctf_record *bi,
 	ret_rev->rev_tcp_flags = 0;
 	ret_rev->ingress_if = bi->egress_if;
 	ret_rev->egress_if = bi->ingress_if;
+	ret_rev->icmp_type_code = reverse_icmp_type_code(bi);
+	if (bi->has_dir_times) {
+		ret_rev->start_ms = bi->rev_start_ms;
+		ret_rev->end_ms = bi->rev_end_ms;
+	}
 	/* The reply direction of a NATed flow is seen from the translated side:
 	 * its post-NAT tuple is the original one reversed. */
 	if (bi->nat) {
@@ -41,7 +80,10 @@ int ctf_record_split_uniflow(const struct ctf_record *bi,
 		ret_rev->post_sport = bi->dport;
 		ret_rev->post_dport = bi->sport;
 	}
-	return bi->rev_packets > 0 ? 2 : 1;
+	if (bi->rev_packets == 0)
+		return CTF_UNIFLOW_FWD;
+	/* after an active timeout split only the responder may have spoken */
+	return bi->packets > 0 ? CTF_UNIFLOW_FWD | CTF_UNIFLOW_REV : CTF_UNIFLOW_REV;
 }
 
 const char *ctf_proto_name(uint8_t proto, char buf[8])

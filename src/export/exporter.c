@@ -301,12 +301,12 @@ void ctf_exporter_push(struct ctf_exporter *ex, const struct ctf_record *rec)
 		push_one(ex, rec);
 		return;
 	}
-	if (ctf_record_split_uniflow(rec, &fwd, &rev) == 2) {
+	unsigned which = ctf_record_split_uniflow(rec, &fwd, &rev);
+
+	if (which & CTF_UNIFLOW_FWD)
 		push_one(ex, &fwd);
+	if (which & CTF_UNIFLOW_REV)
 		push_one(ex, &rev);
-	} else {
-		push_one(ex, &fwd);
-	}
 }
 
 void ctf_exporter_tick(struct ctf_exporter *ex)

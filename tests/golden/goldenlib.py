@@ -55,6 +55,21 @@ def load_truth(path):
         return json.load(f)
 
 
+# ICMP queries and their answers (the pairs conntrack tracks as one flow)
+ICMP_PAIRS = {4: ((8, 0), (13, 14), (15, 16), (17, 18)), 6: ((128, 129), (139, 140))}
+
+
+def reverse_itc(family, itc):
+    """icmpTypeCode of a query flow's reply direction: the answer's type,
+    code 0; other messages keep theirs."""
+    if itc is None:
+        return None
+    for a, b in ICMP_PAIRS[family]:
+        if itc >> 8 in (a, b):
+            return (b if itc >> 8 == a else a) << 8
+    return itc
+
+
 def expected_records(truth, uniflow=False):
     """One dict per expected record, with 'label' naming its truth flow."""
     out = []
@@ -79,15 +94,22 @@ def expected_records(truth, uniflow=False):
             if not uniflow:
                 out.append(e)
                 continue
-            fwd = dict(e, rev_packets=0, rev_octets=0, rev_tcp_flags=None,
-                       label=e["label"] + " (uniflow forward)")
-            out.append(fwd)
+            # each direction with its own first and last packet; after an
+            # active split only the responder may have sent packets
+            if r["packets"] > 0 or r["rev_packets"] == 0:
+                fwd = dict(e, rev_packets=0, rev_octets=0, rev_tcp_flags=None,
+                           label=e["label"] + " (uniflow forward)")
+                if r["packets"] > 0:
+                    fwd.update(start_ms=r["fwd_start_ms"], end_ms=r["fwd_end_ms"])
+                out.append(fwd)
             if r["rev_packets"] > 0:
                 rev = dict(e, src=e["dst"], dst=e["src"], sport=e["dport"],
                            dport=e["sport"], packets=r["rev_packets"],
                            octets=r["rev_octets"], rev_packets=0, rev_octets=0,
                            tcp_flags=e["rev_tcp_flags"], rev_tcp_flags=None,
-                           itc=None, label=e["label"] + " (uniflow reverse)")
+                           start_ms=r["rev_start_ms"], end_ms=r["rev_end_ms"],
+                           itc=reverse_itc(f["family"], e["itc"]),
+                           label=e["label"] + " (uniflow reverse)")
                 out.append(rev)
     return out
 

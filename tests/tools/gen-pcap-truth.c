@@ -31,6 +31,7 @@
 
 struct rec {
 	uint64_t first_us, last_us;
+	uint64_t dir_first_us[2], dir_last_us[2];	/* per direction, for uniflow */
 	uint64_t pk[2], oc[2];
 	uint16_t fl[2];
 	uint8_t reason;
@@ -196,6 +197,9 @@ static void account(struct sim *s, const struct gp_event *e)
 		f->rec_open = true;
 	}
 	f->cur.last_us = e->ts_us;
+	if (f->cur.pk[d] == 0)
+		f->cur.dir_first_us[d] = e->ts_us;
+	f->cur.dir_last_us[d] = e->ts_us;
 	f->cur.pk[d]++;
 	f->cur.oc[d] += e->ip_len;
 	f->cur.fl[d] |= e->tcp_flags;
@@ -215,11 +219,17 @@ static void write_rec(FILE *fp, const struct rec *r, bool last)
 	fprintf(fp,
 		"      {\"start_ms\": %llu, \"end_ms\": %llu, \"start_us\": %llu, \"end_us\": %llu,\n"
 		"       \"packets\": %llu, \"octets\": %llu, \"rev_packets\": %llu, \"rev_octets\": %llu,\n"
+		"       \"fwd_start_ms\": %llu, \"fwd_end_ms\": %llu,"
+		" \"rev_start_ms\": %llu, \"rev_end_ms\": %llu,\n"
 		"       \"tcp_flags\": %u, \"rev_tcp_flags\": %u, \"end_reason\": %u}%s\n",
 		(unsigned long long)(r->first_us / 1000), (unsigned long long)(r->last_us / 1000),
 		(unsigned long long)r->first_us, (unsigned long long)r->last_us,
 		(unsigned long long)r->pk[0], (unsigned long long)r->oc[0],
 		(unsigned long long)r->pk[1], (unsigned long long)r->oc[1],
+		(unsigned long long)(r->dir_first_us[0] / 1000),
+		(unsigned long long)(r->dir_last_us[0] / 1000),
+		(unsigned long long)(r->dir_first_us[1] / 1000),
+		(unsigned long long)(r->dir_last_us[1] / 1000),
 		r->fl[0], r->fl[1], r->reason, last ? "" : ",");
 }
 

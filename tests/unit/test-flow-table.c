@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "ctflow/flow-table.h"
+#include "ctflow/record.h"
 
 #define SEC 1000000ull
 
@@ -142,6 +143,50 @@ static void test_biflow_direction_and_counters(void **state)
 	world_free(w);
 }
 
+/* Uniflow times: each direction's own first and last packet, also when
+ * a record after an active split starts with the responder's packet. */
+static void test_direction_times(void **state)
+{
+	struct world *w = given_table(60, 10, 0);
+	struct ctf_record fwd, rev;
+
+	send_udp(w, "10.0.0.9", 5000, "10.0.0.1", 53, 60, 1 * SEC);
+	send_udp(w, "10.0.0.9", 5000, "10.0.0.1", 53, 60, 2 * SEC + 1500);	/* 2001.5 ms */
+	send_udp(w, "10.0.0.1", 53, "10.0.0.9", 5000, 90, 3 * SEC);
+	send_udp(w, "10.0.0.9", 5000, "10.0.0.1", 53, 60, 4 * SEC);
+	send_udp(w, "10.0.0.1", 53, "10.0.0.9", 5000, 90, 5 * SEC + 999);
+	send_udp(w, "10.0.0.1", 53, "10.0.0.9", 5000, 90, 12 * SEC);	/* active split first */
+	send_udp(w, "10.0.0.1", 53, "10.0.0.9", 5000, 90, 13 * SEC);
+	ctf_flow_table_flush(w->t, CTF_END_FORCED);
+
+	assert_int_equal(w->n, 2);
+	expect_record(&w->recs[0], "10.0.0.9", 5000, 3, 2, CTF_END_ACTIVE);
+	assert_true(w->recs[0].has_dir_times);
+	assert_int_equal(w->recs[0].start_ms, 1000);
+	assert_int_equal(w->recs[0].end_ms, 5000);
+	assert_int_equal(w->recs[0].fwd_start_ms, 1000);
+	assert_int_equal(w->recs[0].fwd_end_ms, 4000);
+	assert_int_equal(w->recs[0].rev_start_ms, 3000);
+	assert_int_equal(w->recs[0].rev_end_ms, 5000);
+	assert_int_equal(ctf_record_split_uniflow(&w->recs[0], &fwd, &rev),
+			 CTF_UNIFLOW_FWD | CTF_UNIFLOW_REV);
+	assert_int_equal(fwd.start_ms, 1000);
+	assert_int_equal(fwd.end_ms, 4000);
+	assert_int_equal(rev.start_ms, 3000);
+	assert_int_equal(rev.end_ms, 5000);
+
+	/* the second record has only the responder's packets */
+	expect_record(&w->recs[1], "10.0.0.9", 5000, 0, 2, CTF_END_FORCED);
+	assert_int_equal(w->recs[1].fwd_start_ms, 0);
+	assert_int_equal(w->recs[1].fwd_end_ms, 0);
+	assert_int_equal(w->recs[1].rev_start_ms, 12000);
+	assert_int_equal(w->recs[1].rev_end_ms, 13000);
+	assert_int_equal(ctf_record_split_uniflow(&w->recs[1], &fwd, &rev), CTF_UNIFLOW_REV);
+	assert_int_equal(rev.packets, 2);
+	assert_int_equal(rev.start_ms, 12000);
+	world_free(w);
+}
+
 static void test_idle_timeout_splits(void **state)
 {
 	struct world *w = given_table(30, 300, 0);
@@ -246,6 +291,46 @@ static void test_icmp_echo_pairs_by_id(void **state)
 	assert_int_equal(w->recs[0].dport, 0);
 	expect_record(&w->recs[1], "10.0.0.1", 0, 1, 0, CTF_END_FORCED);
 	world_free(w);
+}
+
+/* Uniflow records of ICMP: the reply direction carries the answer's type;
+ * messages that are not queries keep theirs, in both address families. */
+static void test_uniflow_icmp_reply_type(void **state)
+{
+	static const struct {
+		uint8_t family, proto;
+		uint16_t itc, rev_itc;
+	} cases[] = {
+		{ 4, 1, 8 << 8, 0 },		/* echo request -> reply */
+		{ 4, 1, 0, 8 << 8 },		/* first seen: the reply */
+		{ 4, 1, 13 << 8, 14 << 8 },	/* timestamp */
+		{ 4, 1, 17 << 8, 18 << 8 },	/* address mask */
+		{ 4, 1, 3 << 8 | 1, 3 << 8 | 1 },	/* unreachable: not a query */
+		{ 6, 58, 128 << 8, 129 << 8 },	/* echo */
+		{ 6, 58, 140 << 8 | 2, 139 << 8 },	/* node information */
+		{ 6, 58, 1 << 8 | 4, 1 << 8 | 4 },	/* unreachable */
+		{ 4, 17, 8 << 8, 8 << 8 },	/* not ICMP: untouched */
+	};
+	struct ctf_record bi = { 0 }, fwd, rev;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		bi.family = cases[i].family;
+		bi.proto = cases[i].proto;
+		bi.icmp_type_code = cases[i].itc;
+		bi.packets = bi.rev_packets = 1;
+		bi.start_ms = 5;
+		bi.end_ms = 9;
+		assert_int_equal(ctf_record_split_uniflow(&bi, &fwd, &rev),
+				 CTF_UNIFLOW_FWD | CTF_UNIFLOW_REV);
+		assert_int_equal(fwd.icmp_type_code, cases[i].itc);
+		assert_int_equal(rev.icmp_type_code, cases[i].rev_itc);
+		/* without direction times (live) both carry the biflow's */
+		assert_int_equal(rev.start_ms, 5);
+		assert_int_equal(rev.end_ms, 9);
+	}
+	/* a record without packets still ends its flow: the forward one */
+	bi.packets = bi.rev_packets = 0;
+	assert_int_equal(ctf_record_split_uniflow(&bi, &fwd, &rev), CTF_UNIFLOW_FWD);
 }
 
 static void test_vlan_is_part_of_key(void **state)
@@ -428,12 +513,14 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_invalid_config),
 		cmocka_unit_test(test_biflow_direction_and_counters),
+		cmocka_unit_test(test_direction_times),
 		cmocka_unit_test(test_idle_timeout_splits),
 		cmocka_unit_test(test_active_timeout_continues_flow),
 		cmocka_unit_test(test_advance_expires_without_packets),
 		cmocka_unit_test(test_tcp_fin_linger_counts_last_ack),
 		cmocka_unit_test(test_tcp_rst_and_port_reuse),
 		cmocka_unit_test(test_icmp_echo_pairs_by_id),
+		cmocka_unit_test(test_uniflow_icmp_reply_type),
 		cmocka_unit_test(test_vlan_is_part_of_key),
 		cmocka_unit_test(test_table_full_evicts_least_recent),
 		cmocka_unit_test(test_idle_expiry_in_lru_order),
