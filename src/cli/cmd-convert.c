@@ -319,6 +319,10 @@ static void print_summary(struct convert *c, double secs)
 	if (fs.evicted)
 		g_string_append_printf(s, ", %" G_GUINT64_FORMAT " flows ended early: table full",
 				       fs.evicted);
+	if (c->files_damaged || c->files_unreadable)
+		g_string_append_printf(s, ", files: %" G_GUINT64_FORMAT " damaged (read up to the"
+				       " damage), %" G_GUINT64_FORMAT " unreadable",
+				       c->files_damaged, c->files_unreadable);
 	g_string_append_printf(s, ", %.2f s", secs);
 	g_printerr("%s\n", s->str);
 	for (size_t i = 0; i < ctf_exporter_n_outputs(c->ex); i++) {
