@@ -479,6 +479,17 @@ case_exit_codes() {
 	port=$(free_port tcp)
 	expect_rc 1 "TCP collector refuses: records undeliverable" -C "tcp://127.0.0.1:$port" \
 		"$W/g.pcap"
+	# a capture cut in the middle of a packet: converted up to the cut, exit 0,
+	# and the summary says so
+	head -c 3000 "$W/g.pcap" >"$W/cut.pcap"
+	expect_rc 0 "capture cut short" -o "$W/cut.ipfix" "$W/cut.pcap"
+	grep -q "cut.pcap: stopped reading after" "$W/rc.log" &&
+		grep -q "files: 1 damaged (read up to the damage), 0 unreadable" "$W/rc.log" ||
+		fail "capture cut short: no warning or no damaged file in the summary: $(cat "$W/rc.log")"
+	expect_rc 1 "one unreadable file among good ones" -o "$W/x.ipfix" "$W/g.pcap" \
+		"$W/does-not-exist.pcap" "$W/cut.pcap"
+	grep -q "files: 1 damaged (read up to the damage), 1 unreadable" "$W/rc.log" ||
+		fail "unreadable file: not in the summary: $(cat "$W/rc.log")"
 	expect_rc 0 "capture without packets" -o "$W/empty.ipfix" "$W/empty.pcap"
 	if [ -s "$W/empty.ipfix" ]; then
 		local n
