@@ -45,7 +45,7 @@ unsigned ctf_record_split_uniflow(const struct ctf_record *bi,
 	ret_fwd->rev_octets = 0;
 	ret_fwd->rev_packets = 0;
 	ret_fwd->rev_tcp_flags = 0;
-	if (bi->has_dir_times) {
+	if (bi->has_dir_times && bi->packets > 0) {
 		ret_fwd->start_ms = bi->fwd_start_ms;
 		ret_fwd->end_ms = bi->fwd_end_ms;
 	}
@@ -64,7 +64,7 @@ unsigned ctf_record_split_uniflow(const struct ctf_record *bi,
 	ret_rev->ingress_if = bi->egress_if;
 	ret_rev->egress_if = bi->ingress_if;
 	ret_rev->icmp_type_code = reverse_icmp_type_code(bi);
-	if (bi->has_dir_times) {
+	if (bi->has_dir_times && bi->rev_packets > 0) {
 		ret_rev->start_ms = bi->rev_start_ms;
 		ret_rev->end_ms = bi->rev_end_ms;
 	}
