@@ -39,7 +39,7 @@ mkdir -p "$OUT"
 [[ $(id -u) == 0 ]] || { echo "bench/enrich.sh: needs root (namespaces, conntrack)" >&2; exit 1; }
 if [[ -z ${CTFLOW:-} ]]; then	# CTFLOW=PATH (and LOADGEN=PATH): binaries built elsewhere
 	if [[ ! -f $BUILD/build.ninja ]]; then
-		meson setup "$BUILD" -Dbuildtype=release -Db_ndebug=true -Dtests=false >/dev/null || exit 1
+		meson setup "$BUILD" -Dbuildtype=release -Db_ndebug=true -Db_lto=true -Dtests=false >/dev/null || exit 1
 	fi
 	ninja -C "$BUILD" >/dev/null || { echo "bench/enrich.sh: build failed" >&2; exit 1; }
 fi

@@ -36,7 +36,7 @@ mkdir -p "$OUT"
 [[ $(id -u) == 0 ]] || { echo "bench/live.sh: needs root (namespaces, conntrack)" >&2; exit 1; }
 scripts/deps.sh test || exit 1
 if [[ ! -f $BUILD/build.ninja ]]; then
-	meson setup "$BUILD" -Dbuildtype=release -Db_ndebug=true -Dtests=false >/dev/null || exit 1
+	meson setup "$BUILD" -Dbuildtype=release -Db_ndebug=true -Db_lto=true -Dtests=false >/dev/null || exit 1
 fi
 ninja -C "$BUILD" >/dev/null || { echo "bench/live.sh: build failed" >&2; exit 1; }
 CTFLOW=$BUILD/src/ctflow

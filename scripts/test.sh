@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install what is missing, build, and run every test suite:
-#  1. an optimised build with -Dwerror=true: the unit, golden, corpus and
-#     export suites (everything that needs no privileges);
+#  1. an optimised build with -Dwerror=true and link-time optimisation (as
+#     releases are built): the unit, golden, corpus and export suites
+#     (everything that needs no privileges);
 #  2. an AddressSanitizer + UndefinedBehaviorSanitizer build (also
 #     -Dwerror=true): every suite, the root ones included (network
 #     namespaces, real conntrack, real collectors). Root suites skip
@@ -21,8 +22,8 @@ setup() {
   ninja -C "$dir"
 }
 
-echo "== build (werror) and the unprivileged suites"
-setup build-test -Dwerror=true -Dbuildtype=debugoptimized
+echo "== build (werror, link-time optimisation as releases are built) and the unprivileged suites"
+setup build-test -Dwerror=true -Dbuildtype=debugoptimized -Db_lto=true
 meson test -C build-test --print-errorlogs --num-processes 2 \
   --suite unit --suite golden --suite corpus --suite export --suite install
 
