@@ -15,6 +15,7 @@
 #include <pcap/dlt.h>
 
 #include "ctflow/decode.h"
+#include "ctflow/icmp.h"
 
 /*
  * Link types as libpcap reports them on Linux. Numbered here rather than
@@ -349,22 +350,13 @@ static enum ctf_decode_status decode_ports(const uint8_t *p, uint32_t len, uint3
 	return CTF_DECODE_OK;
 }
 
-/* ICMP query types conntrack pairs by identifier (RFC 792, RFC 950,
- * RFC 4443, RFC 4620). */
-static bool icmp_is_query(uint8_t proto, uint8_t type)
-{
-	if (proto == P_ICMP)
-		return type == 0 || type == 8 || (type >= 13 && type <= 18);
-	return type == 128 || type == 129 || type == 139 || type == 140;
-}
-
 static enum ctf_decode_status decode_icmp(const uint8_t *p, uint32_t len, struct ctf_packet *pkt)
 {
 	if (len < 4)
 		return CTF_DECODE_L4_TRUNCATED;
 	pkt->icmp_type = p[0];
 	pkt->icmp_code = p[1];
-	if (icmp_is_query(pkt->proto, p[0])) {
+	if (ctf_icmp_query(pkt->proto, p[0], NULL, NULL)) {
 		/* identifier and sequence number complete a query header */
 		if (len < 8)
 			return CTF_DECODE_L4_TRUNCATED;

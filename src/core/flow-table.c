@@ -33,6 +33,8 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "ctflow/icmp.h"
+
 #include "flow-table-private.h"
 
 void ctf_flow_table_config_init(struct ctf_flow_table_config *cfg)
@@ -202,25 +204,6 @@ static inline uint32_t key_hash(const struct flow_key *k)
 			      key_tail(k->icmp_class, k->family, k->proto));
 }
 
-/* ICMP queries that conntrack pairs by identifier: the request type. */
-static int icmp_query_class(uint8_t family, uint8_t type)
-{
-	if (family == 4) {
-		switch (type) {
-		case 8: case 0: return 8;	/* echo */
-		case 13: case 14: return 13;	/* timestamp */
-		case 15: case 16: return 15;	/* information */
-		case 17: case 18: return 17;	/* address mask */
-		}
-	} else {
-		switch (type) {
-		case 128: case 129: return 128;	/* echo */
-		case 139: case 140: return 139;	/* node information */
-		}
-	}
-	return -1;
-}
-
 static bool is_icmp(uint8_t family, uint8_t proto)
 {
 	return (family == 4 && proto == 1) || (family == 6 && proto == 58);
@@ -251,10 +234,11 @@ static inline bool key_from_packet(const struct ctf_packet *pkt, struct flow_key
 
 	if (is_icmp(pkt->family, pkt->proto)) {
 		if (pkt->has_ports) {
-			int q = icmp_query_class(pkt->family, pkt->icmp_type);
+			uint8_t request;
 
-			if (q >= 0) {
-				icmp_class = (uint16_t)(q << 8);
+			/* queries and answers share a key: the request type */
+			if (ctf_icmp_query(pkt->proto, pkt->icmp_type, &request, NULL)) {
+				icmp_class = (uint16_t)(request << 8);
 				sport = dport = pkt->icmp_id;
 			} else {
 				icmp_class = (uint16_t)(pkt->icmp_type << 8 | pkt->icmp_code);

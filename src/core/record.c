@@ -5,36 +5,21 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <glib.h>
-
+#include "ctflow/icmp.h"
 #include "ctflow/record.h"
 
-/* The type of the answer to an ICMP/ICMPv6 query and the other way round
- * (the pairs conntrack tracks as one connection); -1 for other types. */
-static int icmp_counterpart(uint8_t family, uint8_t type)
-{
-	static const uint8_t v4[][2] = { { 8, 0 }, { 13, 14 }, { 15, 16 }, { 17, 18 } };
-	static const uint8_t v6[][2] = { { 128, 129 }, { 139, 140 } };
-	const uint8_t (*pairs)[2] = family == 4 ? v4 : v6;
-	size_t n = family == 4 ? G_N_ELEMENTS(v4) : G_N_ELEMENTS(v6);
-
-	for (size_t i = 0; i < n; i++) {
-		if (pairs[i][0] == type)
-			return pairs[i][1];
-		if (pairs[i][1] == type)
-			return pairs[i][0];
-	}
-	return -1;
-}
-
+/* The reply direction of an ICMP query carries the other half of the pair
+ * (the answer's type, or the query's when the answer came first), code 0:
+ * ICMPv6 node information answers carry a result code the request cannot
+ * tell, and 0 (success) is used. Other messages keep theirs. */
 static uint16_t reverse_icmp_type_code(const struct ctf_record *bi)
 {
 	bool icmp = (bi->family == 4 && bi->proto == 1) || (bi->family == 6 && bi->proto == 58);
-	int type = icmp ? icmp_counterpart(bi->family, (uint8_t)(bi->icmp_type_code >> 8)) : -1;
+	uint8_t type = (uint8_t)(bi->icmp_type_code >> 8), request, answer;
 
-	/* a query's answer carries code 0 (ICMPv6 node information answers
-	 * carry a result code the request cannot tell: 0, success, is used) */
-	return type < 0 ? bi->icmp_type_code : (uint16_t)(type << 8);
+	if (!icmp || !ctf_icmp_query(bi->proto, type, &request, &answer))
+		return bi->icmp_type_code;
+	return (uint16_t)((type == request ? answer : request) << 8);
 }
 
 unsigned ctf_record_split_uniflow(const struct ctf_record *bi,

@@ -24,6 +24,7 @@
 
 #include "ctflow/decode.h"
 #include "ctflow/enrich-interface.h"
+#include "ctflow/icmp.h"
 
 #define PROBE 8
 #define MIN_SLOTS 64
@@ -125,15 +126,6 @@ static bool proto_is_icmp(uint8_t proto)
 	return proto == 1 || proto == 58;
 }
 
-/* The ICMP messages conntrack makes entries of (queries paired by
- * identifier); errors belong to another entry and never match a tuple. */
-static bool icmp_is_query(uint8_t proto, uint8_t type)
-{
-	if (proto == 1)
-		return type == 0 || type == 8 || (type >= 13 && type <= 18);
-	return type == 128 || type == 129 || type == 139 || type == 140;
-}
-
 /* ICMP queries are keyed like conntrack keys them: identifier, type and
  * code; everything else by ports (0 for protocols without). */
 static void key_init(struct sample_key *k, uint8_t family, uint8_t proto,
@@ -203,7 +195,9 @@ int ctf_if_samples_add(ctf_if_samples *s, const struct ctf_packet *pkt, uint32_t
 	if (proto_has_ports(pkt->proto) && (!pkt->has_ports || pkt->frag == CTF_FRAG_LATER))
 		return -EINVAL;
 	if (proto_is_icmp(pkt->proto)) {
-		if (!icmp_is_query(pkt->proto, pkt->icmp_type))
+		/* conntrack makes entries of queries only; errors belong
+		 * to another entry and never match a tuple */
+		if (!ctf_icmp_query(pkt->proto, pkt->icmp_type, NULL, NULL))
 			return -EINVAL;
 		sport = pkt->icmp_id;
 		dport = (uint16_t)(pkt->icmp_type << 8 | pkt->icmp_code);
