@@ -297,6 +297,33 @@ static void put_probe_tuple(struct nlmsghdr *nlh, int af, uint16_t sport, uint16
 	mnl_attr_nest_end(nlh, tuple);
 }
 
+/* Read the answers to request @seq up to its ack: 0, or a negative errno
+ * (the kernel's, from the ack, or the socket's). Bounded like any loop over
+ * kernel input. */
+static int await_ack(struct mnl_socket *nl, uint32_t seq)
+{
+	union {
+		char buf[MNL_SOCKET_BUFFER_SIZE];
+		struct nlmsghdr align;
+	} u;
+
+	for (int i = 0; i < 8; i++) {
+		ssize_t n = mnl_socket_recvfrom(nl, u.buf, sizeof(u.buf));
+		int r;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		r = mnl_cb_run(u.buf, n, seq, mnl_socket_get_portid(nl), NULL, NULL);
+		if (r < 0)
+			return -errno;
+		if (r == MNL_CB_STOP)
+			return 0;
+	}
+	return -EPROTO;
+}
+
 /* One ctnetlink request for the probe tuple, acknowledged: returns 0 when
  * the kernel found (and for DELETE removed) the entry, -ENOENT when there
  * is none, another -errno on failure. */
@@ -310,8 +337,6 @@ static int ct_request(struct mnl_socket *nl, uint8_t type, int af, uint16_t spor
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(u.buf);
 	struct nfgenmsg *nfg;
 	uint32_t seq = (uint32_t)g_get_monotonic_time();
-	ssize_t n;
-	int r;
 
 	nlh->nlmsg_type = (NFNL_SUBSYS_CTNETLINK << 8) | type;
 	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
@@ -322,21 +347,7 @@ static int ct_request(struct mnl_socket *nl, uint8_t type, int af, uint16_t spor
 	put_probe_tuple(nlh, af, sport, dport);
 	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
 		return -errno;
-	/* A GET answers with the entry, then the ack; bounded like any loop
-	 * over kernel input. */
-	for (int i = 0; i < 8; i++) {
-		n = mnl_socket_recvfrom(nl, u.buf, sizeof(u.buf));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		r = mnl_cb_run(u.buf, n, seq, mnl_socket_get_portid(nl), NULL, NULL);
-		if (r < 0)
-			return -errno;
-		if (r == MNL_CB_STOP)
-			return 0;
-	}
-	return -EPROTO;
+	return await_ack(nl, seq);	/* a GET answers with the entry first */
 }
 
 static int8_t probe_family(struct mnl_socket *nl, int af, int *ret_err)
@@ -692,19 +703,7 @@ static int nft_deltable(struct mnl_socket *nl, const char *table)
 	mnl_nlmsg_batch_stop(b);
 	if (n < 0)
 		return -err;
-	/* only the DELTABLE asked for an ack; bounded like any loop over
-	 * kernel input */
-	for (int i = 0; i < 8; i++) {
-		n = mnl_socket_recvfrom(nl, u.buf, sizeof(u.buf));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (mnl_cb_run(u.buf, n, seq + 1, mnl_socket_get_portid(nl), NULL, NULL) < 0)
-			return -errno;
-		return 0;
-	}
-	return -EPROTO;
+	return await_ack(nl, seq + 1);	/* only the DELTABLE asked for one */
 }
 
 gboolean ctf_nft_table_remove_on(struct mnl_socket *nl, const char *table, GError **error)
