@@ -339,44 +339,20 @@ static void test_config_from_environment(void **state)
 	assert_non_null(strstr(msg, path));
 }
 
-/* The shipped example documents every key, inside its group. */
-static void test_shipped_example_covers_every_key(void **state)
+/* How a file shows the keys: a section starts at a line starting with
+ * @section, and is group G's when the line is hdr_open G hdr_close; key K
+ * is a line starting with key_open K key_close, optionally after
+ * @comment. */
+struct key_listing {
+	const char *rel;	/* below the source root */
+	const char *section, *hdr_open, *hdr_close;
+	const char *key_open, *key_close, *comment;
+};
+
+/* Every key of every group must be shown in its group's section. */
+static void expect_every_key(const struct key_listing *f)
 {
-	g_autofree char *path = g_build_filename(CTF_SOURCE_ROOT, "conf", "ctflow.conf", NULL);
-	g_autofree char *text = NULL;
-	g_auto(GStrv) lines = NULL;
-
-	assert_true(g_file_get_contents(path, &text, NULL, NULL));
-	lines = g_strsplit(text, "\n", -1);
-	for (size_t i = 0; i < ctf_run_config_n_keys(); i++) {
-		const char *group, *key;
-		const char *in = NULL;
-		bool found = false;
-
-		ctf_run_config_key(i, &group, &key);
-		for (char **l = lines; *l && !found; l++) {
-			const char *t = *l;
-
-			if (*t == '[') {
-				in = t;
-				continue;
-			}
-			if (*t == '#')
-				t++;
-			if (in && !strncmp(in + 1, group, strlen(group)) && in[strlen(group) + 1] == ']' &&
-			    g_str_has_prefix(t, key) && g_str_has_prefix(t + strlen(key), " ="))
-				found = true;
-		}
-		if (!found)
-			fail_msg("conf/ctflow.conf does not show [%s] %s", group, key);
-	}
-}
-
-/* docs/configuration.md has a table row for every key in its group's
- * section. */
-static void test_reference_covers_every_key(void **state)
-{
-	g_autofree char *path = g_build_filename(CTF_SOURCE_ROOT, "docs", "configuration.md", NULL);
+	g_autofree char *path = g_build_filename(CTF_SOURCE_ROOT, f->rel, NULL);
 	g_autofree char *text = NULL;
 	g_auto(GStrv) lines = NULL;
 
@@ -388,17 +364,39 @@ static void test_reference_covers_every_key(void **state)
 		bool in = false, found = false;
 
 		ctf_run_config_key(i, &group, &key);
-		hdr = g_strdup_printf("## `[%s]`", group);
-		row = g_strdup_printf("| `%s` |", key);
+		hdr = g_strconcat(f->hdr_open, group, f->hdr_close, NULL);
+		row = g_strconcat(f->key_open, key, f->key_close, NULL);
 		for (char **l = lines; *l && !found; l++) {
-			if (g_str_has_prefix(*l, "## "))
-				in = strcmp(*l, hdr) == 0;
-			else if (in && g_str_has_prefix(*l, row))
-				found = true;
+			const char *t = *l;
+
+			if (g_str_has_prefix(t, f->section)) {
+				in = strcmp(t, hdr) == 0;
+				continue;
+			}
+			if (f->comment && g_str_has_prefix(t, f->comment))
+				t += strlen(f->comment);
+			found = in && g_str_has_prefix(t, row);
 		}
 		if (!found)
-			fail_msg("docs/configuration.md has no row for [%s] %s", group, key);
+			fail_msg("%s does not show [%s] %s", f->rel, group, key);
 	}
+}
+
+/* The shipped example documents every key, inside its group. */
+static void test_shipped_example_covers_every_key(void **state)
+{
+	expect_every_key(&(struct key_listing){ .rel = "conf/ctflow.conf", .section = "[",
+						.hdr_open = "[", .hdr_close = "]", .key_open = "",
+						.key_close = " =", .comment = "#" });
+}
+
+/* docs/configuration.md has a table row for every key in its group's
+ * section. */
+static void test_reference_covers_every_key(void **state)
+{
+	expect_every_key(&(struct key_listing){ .rel = "docs/configuration.md", .section = "## ",
+						.hdr_open = "## `[", .hdr_close = "]`",
+						.key_open = "| `", .key_close = "` |" });
 }
 
 static void test_shipped_example_is_valid(void **state)
