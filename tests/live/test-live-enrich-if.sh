@@ -2,7 +2,7 @@
 # Interfaces end to end: `ctflow run --netns ROUTER` exporting IPFIX to a
 # file, read by python3-ipfix and by ipfixDump (both must agree).
 #
-#   client c0 10.74.1.2 fd00:74:1::2 -- r0 ROUTER r1 -- s0 10.74.2.2 fd00:74:2::2 server
+#   client c0 10.71.1.2 fd00:71:1::2 -- r0 ROUTER r1 -- s0 10.71.2.2 fd00:71:2::2 server
 #
 # TCP and UDP flows (tests/enrich-if/flows.py: 1-4 echoed messages each)
 # client -> server over IPv4 and IPv6 and server -> client over IPv4, all
@@ -21,20 +21,7 @@ live_require
 FLOWS_PY=$LIVE_DIR/../enrich-if/flows.py
 [[ -f $FLOWS_PY ]] || { echo "SKIP: $FLOWS_PY missing" >&2; exit 77; }
 
-ctft_ns_new C client
-ctft_ns_new R router
-ctft_ns_new S server
-ctft_veth "$C" c0 "$R" r0
-ctft_veth "$R" r1 "$S" s0
-ctft_addr "$C" c0 10.74.1.2/24 fd00:74:1::2/64
-ctft_addr "$R" r0 10.74.1.1/24 fd00:74:1::1/64
-ctft_addr "$R" r1 10.74.2.1/24 fd00:74:2::1/64
-ctft_addr "$S" s0 10.74.2.2/24 fd00:74:2::2/64
-ip -n "$C" route add default via 10.74.1.1 || live_fail "route in client"
-ip -n "$C" -6 route add default via fd00:74:1::1 || live_fail "route6 in client"
-ip -n "$S" route add default via 10.74.2.1 || live_fail "route in server"
-ip -n "$S" -6 route add default via fd00:74:2::1 || live_fail "route6 in server"
-ctft_in "$R" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
+ctft_router C R S
 ctft_ct_enable "$R"
 ctft_ct_sysctls "$R" 1
 ctft_server "$S"
@@ -47,14 +34,14 @@ flows() {	# flows NS DST TCP UDP SEED
 	ctft_in "$1" "$LIVE_PY" "$FLOWS_PY" --dst "$2" --tcp "$3" --udp "$4" --seed "$5" ||
 		live_fail "flows $1 -> $2"
 }
-flows "$C" 10.74.2.2 15 15 1
-flows "$C" fd00:74:2::2 15 15 2
-flows "$S" 10.74.1.2 10 10 3
+flows "$C" 10.71.2.2 15 15 1
+flows "$C" fd00:71:2::2 15 15 2
+flows "$S" 10.71.1.2 10 10 3
 # link changes while running: the names options must be sent again
 ip -n "$R" link add lk0 type veth peer name lk1 || live_fail "add lk0"
 ip -n "$R" link set lk0 name lk-renamed || live_fail "rename lk0"
 ip -n "$R" link set r0 alias "downlink: clients" || live_fail "alias r0"
-flows "$C" 10.74.2.2 3 3 4
+flows "$C" 10.71.2.2 3 3 4
 sleep 0.5	# the link events and the last samples reach ctflow
 ip -n "$R" -j link show >"$T/links-end.json" || live_fail "ip link"
 live_ctflow_stop "$T/ctflow.log"
@@ -69,8 +56,8 @@ T = sys.argv[1]
 start = {l["ifname"]: l for l in json.load(open(f"{T}/links-start.json"))}
 end = {l["ifname"]: l for l in json.load(open(f"{T}/links-end.json"))}
 idx = {n: l["ifindex"] for n, l in end.items()}
-CLIENT = {"10.74.1.2", "fd00:74:1::2"}
-SERVER = {"10.74.2.2", "fd00:74:2::2"}
+CLIENT = {"10.71.1.2", "fd00:71:1::2"}
+SERVER = {"10.71.2.2", "fd00:71:2::2"}
 fails = []
 
 def flows_of(path):

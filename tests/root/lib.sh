@@ -166,12 +166,11 @@ ctft_pair() {
 	ctft_addr "$_b" vb 10.70.0.2/24 fd00:70::2/64
 }
 
-# ctft_nat_router VAR_CLIENT VAR_ROUTER VAR_SERVER:
-#   client 10.71.1.2 fd00:71:1::2 -- 10.71.1.1 fd00:71:1::1 router
-#   router 10.71.2.1 fd00:71:2::1 -- 10.71.2.2 fd00:71:2::2 server
-# The router forwards and masquerades IPv4 and IPv6 out of its server side,
-# so the server sees the router's address.
-ctft_nat_router() {
+# ctft_router VAR_CLIENT VAR_ROUTER VAR_SERVER:
+#   client c0 10.71.1.2 fd00:71:1::2 -- r0 10.71.1.1 fd00:71:1::1 router
+#   router r1 10.71.2.1 fd00:71:2::1 -- s0 10.71.2.2 fd00:71:2::2 server
+# The router forwards IPv4 and IPv6; client and server route through it.
+ctft_router() {
 	local -n _c=$1 _r=$2 _s=$3
 	ctft_ns_new _c client
 	ctft_ns_new _r router
@@ -182,11 +181,19 @@ ctft_nat_router() {
 	ctft_addr "$_r" r0 10.71.1.1/24 fd00:71:1::1/64
 	ctft_addr "$_r" r1 10.71.2.1/24 fd00:71:2::1/64
 	ctft_addr "$_s" s0 10.71.2.2/24 fd00:71:2::2/64
-	ip -n "$_c" route add default via 10.71.1.1
-	ip -n "$_c" -6 route add default via fd00:71:1::1
-	ip -n "$_s" route add default via 10.71.2.1
-	ip -n "$_s" -6 route add default via fd00:71:2::1
+	ip -n "$_c" route add default via 10.71.1.1 || ctft_fail "route in $_c"
+	ip -n "$_c" -6 route add default via fd00:71:1::1 || ctft_fail "route6 in $_c"
+	ip -n "$_s" route add default via 10.71.2.1 || ctft_fail "route in $_s"
+	ip -n "$_s" -6 route add default via fd00:71:2::1 || ctft_fail "route6 in $_s"
 	ctft_in "$_r" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
+}
+
+# ctft_nat_router VAR_CLIENT VAR_ROUTER VAR_SERVER: ctft_router, and the
+# router masquerades IPv4 and IPv6 out of its server side, so the server
+# sees the router's address.
+ctft_nat_router() {
+	ctft_router "$1" "$2" "$3"
+	local -n _r=$2
 	ctft_in "$_r" nft -f - <<-'EOF' || ctft_fail "nat table in $_r"
 	table inet ctft_nat {
 		chain post {
