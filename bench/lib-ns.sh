@@ -16,6 +16,14 @@ trap 'exit 130' INT TERM
 
 log() { echo "== $*" >&2; }
 in_ns() { ip netns exec "$NS" "$@"; }
+
+# Conntrack in NS as the benches need it: counters and timestamps on, and
+# UDP entries that outlive a whole run (ended by the flush, not by timeouts).
+ns_ct_sysctls() {
+	in_ns sysctl -qw net.netfilter.nf_conntrack_acct=1 net.netfilter.nf_conntrack_timestamp=1 \
+		net.netfilter.nf_conntrack_udp_timeout=600 \
+		net.netfilter.nf_conntrack_udp_timeout_stream=600
+}
 ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null; }
 new_count() {
 	in_ns nft list chain inet bench out | awk '/ct state new counter/ {

@@ -73,10 +73,7 @@ new_ns() {
 		}
 	}
 	EOF
-	# sysctls that need the conntrack module loaded, now that a rule uses it
-	in_ns sysctl -qw net.netfilter.nf_conntrack_acct=1 net.netfilter.nf_conntrack_timestamp=1 \
-		net.netfilter.nf_conntrack_udp_timeout=600 \
-		net.netfilter.nf_conntrack_udp_timeout_stream=600
+	ns_ct_sysctls	# they need the conntrack module loaded: a rule uses it now
 }
 
 
