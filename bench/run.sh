@@ -7,7 +7,7 @@
 # tests/tools/gen-pcap, and prints a markdown table of packets/s, the ratios
 # against the peers, and peak RSS per open flow. Results go to
 # bench/out/results.md as well. Single-threaded everything; the page cache
-# is warmed first so the disk is not measured. The bare loop and ctflow run
+# is warmed before every timed run so the disk is not measured. The bare loop and ctflow run
 # in turn, ROUNDS times, and the best time of each counts: on a shared
 # machine the load then changes under both alike (softflowd, twenty times
 # slower, is timed three times after them). Every contender runs pinned to
@@ -39,11 +39,17 @@ CTFLOW=build-bench/src/ctflow
 GEN=build-bench/tests/tools/gen-pcap
 LOOP=build-bench/bench/pcap-loop
 
+# The VM's DAMON reclaim drops page-cache pages it finds idle (tens of MB
+# within seconds), so the captures are read through once before every
+# timed run: no contender pays for the disk.
+warm() { cat "$OUT"/*.pcap >/dev/null; }
+
 # time_cmd OUTVAR CMD...: elapsed seconds and max RSS (KiB) of CMD.
 # softflowd exits 1 after a clean "shutting down on user request", so the
 # status is not judged; a run that produced no timing is a failure.
 time_cmd() {
   local -n _res=$1; shift
+  warm
   taskset -c "$CPU" /usr/bin/time -f "%e %M" -o "$OUT/time.txt" "$@" >/dev/null 2>"$OUT/stderr.txt" || true
   _res=$(tail -n 1 "$OUT/time.txt")
   [[ $_res =~ ^[0-9.]+\ [0-9]+$ ]] || { echo "bench: failed: $*" >&2; cat "$OUT/stderr.txt" >&2; return 1; }
@@ -73,7 +79,6 @@ echo "== generating $PACKETS packets over $FLOWS flows" >&2
   --out "$OUT/conc.pcap" --truth /dev/null
 [[ -f $OUT/tiny.pcap ]] || $GEN --scenario bench-concurrent --flows 10 \
   --out "$OUT/tiny.pcap" --truth /dev/null
-cat "$OUT"/*.pcap >/dev/null   # warm the page cache
 
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 port=$(free_port)

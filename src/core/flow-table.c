@@ -134,6 +134,16 @@ static void slab_free(struct ctf_flow_table *t)
 	t->free_head = NIL;
 }
 
+static inline void prefetch_flow_write(struct ctf_flow_table *t, uint32_t idx)
+{
+	__builtin_prefetch(flow_at(t, idx), 1);
+	__builtin_prefetch((char *)flow_at(t, idx) + 64, 1);
+}
+
+/* New flows are written whole: the flows handed out next are fetched
+ * now, so that the flow's write does not wait for memory. */
+#define ALLOC_AHEAD 4
+
 static uint32_t slab_alloc(struct ctf_flow_table *t)
 {
 	uint32_t idx;
@@ -141,10 +151,14 @@ static uint32_t slab_alloc(struct ctf_flow_table *t)
 	if (t->free_head != NIL) {
 		idx = t->free_head;
 		t->free_head = flow_at(t, idx)->pos;
+		if (t->free_head != NIL)
+			prefetch_flow_write(t, t->free_head);
 		return idx;
 	}
 	if (t->n_alloc / CHUNK_FLOWS == t->n_chunks)
 		slab_grow(t);
+	if ((t->n_alloc + ALLOC_AHEAD) / CHUNK_FLOWS < t->n_chunks)
+		prefetch_flow_write(t, t->n_alloc + ALLOC_AHEAD);
 	return t->n_alloc++;
 }
 
@@ -166,21 +180,22 @@ static inline uint64_t load64(const void *p)
 
 /* The key's hash, from its values: the packet path computes it from
  * registers while it builds the key (reading the key back right after its
- * narrow stores would stall on store forwarding). */
+ * narrow stores would stall on store forwarding). Each word is multiplied
+ * by its own odd constant (independent multiplies, no dependency chain
+ * between the words) and the sum is mixed with MurmurHash3's finaliser,
+ * so every key bit reaches the low bits the index uses. */
 static inline uint32_t hash_key_words(uint64_t lo0, uint64_t lo1, uint64_t hi0, uint64_t hi1,
 				      uint64_t ports, uint32_t tail)
 {
-	const uint64_t w[5] = { lo0, lo1, hi0, hi1, ports };
-	uint64_t h = 0x9e3779b97f4a7c15ull;
+	uint64_t h = lo0 * 0x9e3779b97f4a7c15ull + lo1 * 0xc2b2ae3d27d4eb4full +
+		     hi0 * 0x165667b19e3779f9ull + hi1 * 0xd6e8feb86659fd93ull +
+		     ports * 0xff51afd7ed558ccdull + tail * 0xc4ceb9fe1a85ec53ull;
 
-	for (int i = 0; i < 5; i++) {
-		h ^= w[i];
-		h *= 0xff51afd7ed558ccdull;
-		h ^= h >> 32;
-	}
-	h ^= tail;
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdull;
+	h ^= h >> 33;
 	h *= 0xc4ceb9fe1a85ec53ull;
-	h ^= h >> 29;
+	h ^= h >> 33;
 	return (uint32_t)h;
 }
 
@@ -334,15 +349,30 @@ static uint32_t index_find(struct ctf_flow_table *t, const struct flow_key *k,
 	}
 }
 
-/* The flow a lookup of @hash will most likely find, without reading any
- * flow (only the hash): NIL when there is none. */
-static inline uint32_t index_guess(const struct ctf_flow_table *t, uint32_t hash)
+/* Where a lookup of @hash will most likely end, without reading any flow
+ * (only the hashes): the first slot of its run with that hash, or the
+ * empty slot that ends the run. */
+static inline uint32_t index_probe(const struct ctf_flow_table *t, uint32_t hash)
 {
 	uint32_t i = hash & t->mask;
 
 	while (t->slots[i].idx1 && t->slots[i].hash != hash)
 		i = (i + 1) & t->mask;
-	return t->slots[i].idx1 - 1;	/* an empty slot (0) gives NIL */
+	return i;
+}
+
+/* index_find(), trying first the slot an earlier index_probe() returned:
+ * it is only taken if it holds @k now (flows that came and went since,
+ * or a grown index, may have moved the slots; keys are unique, so a slot
+ * holding @k is @k's slot). */
+static inline uint32_t index_find_hinted(struct ctf_flow_table *t, const struct flow_key *k,
+					 uint32_t hash, uint32_t hint)
+{
+	const struct slot *s = &t->slots[hint & t->mask];
+
+	if (s->idx1 && s->hash == hash && key_equal(&flow_at(t, s->idx1 - 1)->key, k))
+		return hint & t->mask;
+	return index_find(t, k, hash);
 }
 
 /* Backward-shift deletion keeps linear probing free of tombstones. */
@@ -679,7 +709,7 @@ static bool is_new_syn(const struct ctf_packet *pkt)
 G_ALWAYS_INLINE static inline void add_keyed(struct ctf_flow_table *t,
 					     const struct ctf_packet *pkt,
 					     const struct flow_key *k, uint32_t hash,
-					     bool src_is_lo)
+					     uint32_t hint, bool src_is_lo)
 {
 	uint32_t pos, idx;
 
@@ -688,7 +718,7 @@ G_ALWAYS_INLINE static inline void add_keyed(struct ctf_flow_table *t,
 	if (t->now_us >= t->due_us)
 		expire(t, t->now_us);
 	t->stats.packets++;
-	pos = index_find(t, k, hash);
+	pos = index_find_hinted(t, k, hash, hint);
 	if (t->slots[pos].idx1) {
 		struct flow *f;
 		bool ended;
@@ -718,7 +748,7 @@ void ctf_flow_table_add_packet(struct ctf_flow_table *t, const struct ctf_packet
 	uint32_t hash;
 	bool src_is_lo = key_from_packet(pkt, &k, &hash);
 
-	add_keyed(t, pkt, &k, hash, src_is_lo);
+	add_keyed(t, pkt, &k, hash, hash, src_is_lo);
 }
 
 /*
@@ -726,8 +756,9 @@ void ctf_flow_table_add_packet(struct ctf_flow_table *t, const struct ctf_packet
  * memory round trips (its index slot, then its flow). They are issued
  * ahead, as a software pipeline over the packets: packet i + 2 * AHEAD
  * has its key hashed and its slot prefetched, packet i + AHEAD its flow
- * (the one its slot run points to) prefetched, and packet i is counted.
- * Prefetches are only hints; each packet still does its full lookup.
+ * (the one its slot run points to) prefetched, and packet i is counted,
+ * trying first the slot found for it then. Prefetches and that slot are
+ * only hints; a packet whose flow is not there does the full lookup.
  */
 #define AHEAD 8
 #define RING (4 * AHEAD)	/* > 2 * AHEAD, a power of two */
@@ -735,35 +766,63 @@ void ctf_flow_table_add_packet(struct ctf_flow_table *t, const struct ctf_packet
 struct lookahead {
 	struct flow_key key;
 	uint32_t hash;
+	uint32_t slot;		/* where index_probe() ended */
 	bool src_is_lo;
 };
+
+G_ALWAYS_INLINE static inline void stage_key(struct ctf_flow_table *t,
+					     const struct ctf_packet *pkt, struct lookahead *a)
+{
+	a->src_is_lo = key_from_packet(pkt, &a->key, &a->hash);
+	__builtin_prefetch(&t->slots[a->hash & t->mask]);
+}
+
+G_ALWAYS_INLINE static inline void stage_flow(struct ctf_flow_table *t, struct lookahead *a)
+{
+	uint32_t idx1;
+
+	a->slot = index_probe(t, a->hash);
+	idx1 = t->slots[a->slot].idx1;
+	if (idx1) {
+		__builtin_prefetch(flow_at(t, idx1 - 1), 1);
+		__builtin_prefetch((char *)flow_at(t, idx1 - 1) + 64, 1);
+	}
+}
+
+/* Step @i of the pipeline over @n packets, for any i < n + 2 * AHEAD. */
+G_ALWAYS_INLINE static inline void pipeline_step(struct ctf_flow_table *t,
+						 const struct ctf_packet *pkts, size_t n,
+						 struct lookahead *la, size_t i)
+{
+	if (i < n)
+		stage_key(t, &pkts[i], &la[i % RING]);
+	if (i >= AHEAD && i - AHEAD < n)
+		stage_flow(t, &la[(i - AHEAD) % RING]);
+	if (i >= 2 * AHEAD && i - 2 * AHEAD < n) {
+		const struct lookahead *a = &la[(i - 2 * AHEAD) % RING];
+
+		add_keyed(t, &pkts[i - 2 * AHEAD], &a->key, a->hash, a->slot, a->src_is_lo);
+	}
+}
 
 void ctf_flow_table_add_packets(struct ctf_flow_table *t, const struct ctf_packet *pkts,
 				size_t n)
 {
 	struct lookahead la[RING];
+	size_t i;
 
-	for (size_t i = 0; i < n + 2 * AHEAD; i++) {
-		if (i < n) {
-			struct lookahead *a = &la[i % RING];
+	/* filling, every stage busy (no bounds to check), draining */
+	for (i = 0; i < 2 * AHEAD; i++)
+		pipeline_step(t, pkts, n, la, i);
+	for (; i < n; i++) {
+		struct lookahead *a = &la[(i - 2 * AHEAD) % RING];
 
-			a->src_is_lo = key_from_packet(&pkts[i], &a->key, &a->hash);
-			__builtin_prefetch(&t->slots[a->hash & t->mask]);
-		}
-		if (i >= AHEAD && i - AHEAD < n) {
-			uint32_t idx = index_guess(t, la[(i - AHEAD) % RING].hash);
-
-			if (idx != NIL) {
-				__builtin_prefetch(flow_at(t, idx), 1);
-				__builtin_prefetch((char *)flow_at(t, idx) + 64, 1);
-			}
-		}
-		if (i >= 2 * AHEAD) {
-			const struct lookahead *a = &la[(i - 2 * AHEAD) % RING];
-
-			add_keyed(t, &pkts[i - 2 * AHEAD], &a->key, a->hash, a->src_is_lo);
-		}
+		stage_key(t, &pkts[i], &la[i % RING]);
+		stage_flow(t, &la[(i - AHEAD) % RING]);
+		add_keyed(t, &pkts[i - 2 * AHEAD], &a->key, a->hash, a->slot, a->src_is_lo);
 	}
+	for (; i < n + 2 * AHEAD; i++)
+		pipeline_step(t, pkts, n, la, i);
 }
 
 void ctf_flow_table_advance(struct ctf_flow_table *t, uint64_t now_us)
