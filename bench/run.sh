@@ -7,13 +7,14 @@
 # tests/tools/gen-pcap, and prints a markdown table of packets/s, the ratios
 # against the peers, and peak RSS per open flow. Results go to
 # bench/out/results.md as well. Single-threaded everything; the page cache
-# is warmed before every timed run so the disk is not measured. The bare loop and ctflow run
-# in turn, ROUNDS times, and the best time of each counts: on a shared
-# machine the load then changes under both alike (softflowd, twenty times
-# slower, is timed three times after them). Every contender runs pinned to
-# the same CPU (CPU=N, default 0; the UDP sinks run on another one): the
-# two vCPUs of the build VM differ by up to 1.5x in speed, so an unpinned
-# run mostly measured which CPU each process landed on.
+# is warmed before every timed run so the disk is not measured. The bare
+# loop and ctflow run in turn, ROUNDS times, and the best time of each
+# counts: on a shared machine the load then changes under both alike
+# (softflowd, twenty times slower, is timed three times after them).
+# Every contender runs pinned to the same CPU (CPU=N, default 0; the UDP
+# sinks run on another one): the two vCPUs of the build VM differ by up to
+# 1.5x in speed, so an unpinned run mostly measured which CPU each process
+# landed on.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PACKETS=${1:-5000000}

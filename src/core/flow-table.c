@@ -748,7 +748,7 @@ void ctf_flow_table_add_packet(struct ctf_flow_table *t, const struct ctf_packet
 	uint32_t hash;
 	bool src_is_lo = key_from_packet(pkt, &k, &hash);
 
-	add_keyed(t, pkt, &k, hash, hash, src_is_lo);
+	add_keyed(t, pkt, &k, hash, hash, src_is_lo);	/* hint: the home slot */
 }
 
 /*
@@ -783,10 +783,8 @@ G_ALWAYS_INLINE static inline void stage_flow(struct ctf_flow_table *t, struct l
 
 	a->slot = index_probe(t, a->hash);
 	idx1 = t->slots[a->slot].idx1;
-	if (idx1) {
-		__builtin_prefetch(flow_at(t, idx1 - 1), 1);
-		__builtin_prefetch((char *)flow_at(t, idx1 - 1) + 64, 1);
-	}
+	if (idx1)
+		prefetch_flow_write(t, idx1 - 1);
 }
 
 /* Step @i of the pipeline over @n packets, for any i < n + 2 * AHEAD. */
