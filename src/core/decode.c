@@ -96,6 +96,10 @@ struct link {
 	enum l3_kind kind;
 };
 
+/* Steps of every packet's path that the compiler would otherwise call
+ * (each has more than one caller): inlined, they save a call per packet. */
+#define HOT_INLINE static inline __attribute__((always_inline))
+
 /* Big-endian reads byte by byte: no alignment assumptions, and compilers
  * turn them into a single load plus bswap. */
 static inline uint16_t rd_be16(const uint8_t *p)
@@ -200,9 +204,9 @@ static enum ctf_decode_status decode_llc(const uint8_t *p, uint32_t len, struct 
  * IEEE 802.3 length with LLC after it, in a cooked header a Linux
  * pseudo-protocol of which only ETH_P_802_2 carries LLC.
  */
-static enum ctf_decode_status decode_ethertype(const uint8_t *p, uint32_t len, uint16_t type,
-					       bool ether, struct ctf_packet *pkt,
-					       struct link *link)
+HOT_INLINE enum ctf_decode_status decode_ethertype(const uint8_t *p, uint32_t len,
+						   uint16_t type, bool ether,
+						   struct ctf_packet *pkt, struct link *link)
 {
 	enum ctf_decode_status st;
 
@@ -292,9 +296,10 @@ static enum ctf_decode_status decode_loopback(const uint8_t *p, uint32_t len, bo
 static enum ctf_decode_status decode_link(int dlt, const uint8_t *p, uint32_t len,
 					  struct ctf_packet *pkt, struct link *link)
 {
-	switch (dlt) {
-	case LT_EN10MB:
+	/* the common case before the jump table */
+	if (dlt == LT_EN10MB)
 		return decode_ether(p, len, pkt, link);
+	switch (dlt) {
 	case LT_LINUX_SLL:
 		return decode_sll(p, len, pkt, link);
 	case LT_LINUX_SLL2:
@@ -366,7 +371,8 @@ static enum ctf_decode_status decode_icmp(const uint8_t *p, uint32_t len, struct
 	return CTF_DECODE_OK;
 }
 
-static enum ctf_decode_status decode_l4(const uint8_t *p, uint32_t len, struct ctf_packet *pkt)
+HOT_INLINE enum ctf_decode_status decode_l4(const uint8_t *p, uint32_t len,
+					    struct ctf_packet *pkt)
 {
 	switch (pkt->proto) {
 	case P_TCP:
