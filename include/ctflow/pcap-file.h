@@ -7,17 +7,16 @@
 #include <stdint.h>
 
 #include <glib.h>
+#include <pcap/pcap.h>
 
-struct ctf_pcap_frame {
-	uint64_t ts_us;
-	const uint8_t *data;	/* valid during the callback only */
-	uint32_t caplen;
-	uint32_t wirelen;
-	int dlt;
-};
-
-/* Return FALSE to stop reading. */
-typedef gboolean (*ctf_pcap_frame_fn)(const struct ctf_pcap_frame *f, void *userdata);
+/* A frame's capture time in µs since the UNIX epoch. Damaged files carry
+ * negative times: clamped to 0 rather than wrapped. */
+static inline uint64_t ctf_pcap_ts_us(const struct pcap_pkthdr *h)
+{
+	if (h->ts.tv_sec < 0)
+		return 0;
+	return (uint64_t)h->ts.tv_sec * G_USEC_PER_SEC + (uint64_t)h->ts.tv_usec;
+}
 
 struct ctf_pcap_file;
 typedef struct ctf_pcap_file ctf_pcap_file;
@@ -34,14 +33,19 @@ uint64_t ctf_pcap_file_size(const struct ctf_pcap_file *pf);
 uint64_t ctf_pcap_file_offset(const struct ctf_pcap_file *pf);
 
 /**
- * ctf_pcap_file_read - read up to @max frames (0 = all)
+ * ctf_pcap_file_read - hand up to @max frames (0 = all) to @handler
+ *
+ * @handler is libpcap's own callback type, called once per frame with
+ * @user, the frame's header (ctf_pcap_ts_us() gives its time) and bytes
+ * valid during the call only; the link type is ctf_pcap_file_dlt()'s.
+ * One call per frame and no wrapper: this is the converter's hot path.
  *
  * Returns the number of frames delivered (0 at end of file), or -1 with
  * @error set when the file is corrupt or truncated mid-record; frames read
  * before the error have been delivered.
  */
-int64_t ctf_pcap_file_read(struct ctf_pcap_file *pf, uint64_t max,
-			   ctf_pcap_frame_fn fn, void *userdata, GError **error);
+int64_t ctf_pcap_file_read(struct ctf_pcap_file *pf, uint64_t max, pcap_handler handler,
+			   u_char *user, GError **error);
 
 void ctf_pcap_file_close(struct ctf_pcap_file *pf);
 

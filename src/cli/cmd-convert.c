@@ -54,6 +54,7 @@ struct convert {
 	struct ctf_exporter *ex;
 	struct ctf_progress *progress;
 	struct ctf_pcap_file *cur;
+	int dlt;			/* cur's link type */
 	uint64_t bytes_total;		/* sum of file sizes, 0 if unknown */
 	uint64_t bytes_done;		/* of files already finished */
 	uint64_t frames;
@@ -119,17 +120,18 @@ G_NO_INLINE static void via_frags(struct convert *c, const struct ctf_packet *sl
 	ctf_frag_table_add(c->frags, &pkt);
 }
 
-/* Packets are decoded straight into the next batch slot: a whole packet
- * with no datagram pending is not copied again. The rare paths
- * (flush_batch(), via_frags(), convert_tick()) are kept out of line, so
- * that this per-packet function saves three registers instead of six. */
-static gboolean on_frame(const struct ctf_pcap_frame *f, void *userdata)
+/* libpcap's callback, once per frame: packets are decoded straight into
+ * the next batch slot, and a whole packet with no datagram pending is not
+ * copied again. The rare paths (flush_batch(), via_frags(),
+ * convert_tick()) are kept out of line, so that this function saves three
+ * registers instead of six. */
+static void on_frame(u_char *user, const struct pcap_pkthdr *h, const u_char *data)
 {
-	struct convert *c = userdata;
+	struct convert *c = (struct convert *)user;
 	struct ctf_packet *pkt = &c->batch[c->n_batch];
 	enum ctf_decode_status st;
 
-	st = ctf_decode_packet(f->dlt, f->data, f->caplen, f->ts_us, pkt);
+	st = ctf_decode_packet(c->dlt, data, h->caplen, ctf_pcap_ts_us(h), pkt);
 	c->status[st]++;
 	if (st == CTF_DECODE_OK) {
 		if (pkt->frag == CTF_FRAG_NONE && ctf_frag_table_is_empty(c->frags))
@@ -139,7 +141,6 @@ static gboolean on_frame(const struct ctf_pcap_frame *f, void *userdata)
 	}
 	if ((++c->frames % TICK_EVERY_FRAMES) == 0)
 		convert_tick(c);
-	return TRUE;
 }
 
 static void convert_file(struct convert *c, const char *path)
@@ -153,11 +154,11 @@ static void convert_file(struct convert *c, const char *path)
 		c->files_unreadable++;
 		return;
 	}
-	if (!ctf_decode_linktype_supported(ctf_pcap_file_dlt(c->cur)))
+	c->dlt = ctf_pcap_file_dlt(c->cur);
+	if (!ctf_decode_linktype_supported(c->dlt))
 		g_printerr("ctflow convert: %s: link type %d (%s) is not supported; its packets are skipped\n",
-			   path, ctf_pcap_file_dlt(c->cur),
-			   pcap_datalink_val_to_name(ctf_pcap_file_dlt(c->cur)) ?: "unknown");
-	n = ctf_pcap_file_read(c->cur, 0, on_frame, c, &error);
+			   path, c->dlt, pcap_datalink_val_to_name(c->dlt) ?: "unknown");
+	n = ctf_pcap_file_read(c->cur, 0, on_frame, (u_char *)c, &error);
 	if (n < 0) {
 		g_printerr("ctflow convert: warning: %s; the packets before it are converted\n",
 			   error->message);

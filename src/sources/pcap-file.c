@@ -5,7 +5,7 @@
  * Reading is most of what a conversion costs, so files are opened with a
  * large stdio buffer (libpcap reads each record with two fread() calls;
  * the default 4 KiB buffer means a read() system call every ~30 packets)
- * and delivered with pcap_dispatch(), one callback per packet.
+ * and delivered with pcap_dispatch(), straight to the caller's callback.
  */
 #include <errno.h>
 #include <limits.h>
@@ -108,54 +108,40 @@ uint64_t ctf_pcap_file_offset(const struct ctf_pcap_file *pf)
 	return off > 0 ? (uint64_t)off : 0;
 }
 
-struct dispatch {
-	struct ctf_pcap_file *pf;
-	ctf_pcap_frame_fn fn;
-	void *userdata;
-	int64_t n;		/* frames delivered */
-	bool stopped;		/* the callback asked to stop */
-};
-
-static void on_packet(u_char *user, const struct pcap_pkthdr *hdr, const u_char *data)
+/* libpcap does not count the frames of the call that failed: where the
+ * damage is, is told by the offset (unknown on a pipe). */
+static void read_error(struct ctf_pcap_file *pf, GError **error)
 {
-	struct dispatch *d = (struct dispatch *)user;
-	struct ctf_pcap_frame f = {
-		/* Damaged files carry negative times: clamp rather than wrap. */
-		.ts_us = hdr->ts.tv_sec < 0 ? 0 :
-			 (uint64_t)hdr->ts.tv_sec * G_USEC_PER_SEC + (uint64_t)hdr->ts.tv_usec,
-		.data = data,
-		.caplen = hdr->caplen,
-		.wirelen = hdr->len,
-		.dlt = d->pf->dlt,
-	};
+	uint64_t off = ctf_pcap_file_offset(pf);
 
-	d->n++;
-	if (!d->fn(&f, d->userdata)) {
-		d->stopped = true;
-		pcap_breakloop(d->pf->pcap);
-	}
+	if (off > 0)
+		g_set_error(error, CTF_ERROR, CTF_ERROR_FORMAT,
+			    "%s: stopped reading at byte %" G_GUINT64_FORMAT ": %s", pf->path, off,
+			    pcap_geterr(pf->pcap));
+	else
+		g_set_error(error, CTF_ERROR, CTF_ERROR_FORMAT, "%s: stopped reading: %s",
+			    pf->path, pcap_geterr(pf->pcap));
 }
 
-int64_t ctf_pcap_file_read(struct ctf_pcap_file *pf, uint64_t max,
-			   ctf_pcap_frame_fn fn, void *userdata, GError **error)
+int64_t ctf_pcap_file_read(struct ctf_pcap_file *pf, uint64_t max, pcap_handler handler,
+			   u_char *user, GError **error)
 {
-	struct dispatch d = { .pf = pf, .fn = fn, .userdata = userdata };
+	int64_t n = 0;
 
-	while (!d.stopped && (max == 0 || (uint64_t)d.n < max)) {
+	while (max == 0 || (uint64_t)n < max) {
 		/* on a file, one call reads up to the count (-1: to the end) */
-		int cnt = max == 0 ? -1 : (int)MIN(max - (uint64_t)d.n, (uint64_t)INT_MAX);
-		int r = pcap_dispatch(pf->pcap, cnt, on_packet, (u_char *)&d);
+		int cnt = max == 0 ? -1 : (int)MIN(max - (uint64_t)n, (uint64_t)INT_MAX);
+		int r = pcap_dispatch(pf->pcap, cnt, handler, user);
 
-		if (r == 0 || r == PCAP_ERROR_BREAK)	/* end of file, or stopped */
+		if (r == 0)	/* end of file */
 			break;
 		if (r < 0) {
-			g_set_error(error, CTF_ERROR, CTF_ERROR_FORMAT,
-				    "%s: stopped reading after %" G_GINT64_FORMAT " more packets: %s",
-				    pf->path, d.n, pcap_geterr(pf->pcap));
+			read_error(pf, error);
 			return -1;
 		}
+		n += r;
 	}
-	return d.n;
+	return n;
 }
 
 void ctf_pcap_file_close(struct ctf_pcap_file *pf)
