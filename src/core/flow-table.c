@@ -14,7 +14,7 @@
  *    index and recycled through a free list;
  *  - an open-addressing index of (hash, index) pairs, linear probing,
  *    backward-shift deletion, grown at half load; packets look up their
- *    slots and flows in a software pipeline of prefetches;
+ *    slots and flows a group of packets at a time, prefetched in passes;
  *  - the exact LRU order (idle expiry, eviction) is kept lazily: open
  *    flows sit in age buckets by the time of their last packet as it was
  *    when they were filed, a packet only stamps its flow, and only the
@@ -754,14 +754,15 @@ void ctf_flow_table_add_packet(struct ctf_flow_table *t, const struct ctf_packet
 /*
  * The table is far larger than the caches, so each packet costs two
  * memory round trips (its index slot, then its flow). They are issued
- * ahead, as a software pipeline over the packets: packet i + 2 * AHEAD
- * has its key hashed and its slot prefetched, packet i + AHEAD its flow
- * (the one its slot run points to) prefetched, and packet i is counted,
- * trying first the slot found for it then. Prefetches and that slot are
- * only hints; a packet whose flow is not there does the full lookup.
+ * for a group of packets at a time, in three passes: every packet of the
+ * group has its key hashed and its slot prefetched, then its slot run
+ * probed (only the hashes) and the flow found there prefetched, then it
+ * is counted, trying first the slot found for it then. While one packet's
+ * memory is on its way the others' work goes on. Prefetches and that slot
+ * are only hints: a packet whose flow is not there (a flow created or
+ * moved by an earlier packet of the group) does the full lookup.
  */
-#define AHEAD 8
-#define RING (4 * AHEAD)	/* > 2 * AHEAD, a power of two */
+#define GROUP 32
 
 struct lookahead {
 	struct flow_key key;
@@ -787,40 +788,22 @@ G_ALWAYS_INLINE static inline void stage_flow(struct ctf_flow_table *t, struct l
 		prefetch_flow_write(t, idx1 - 1);
 }
 
-/* Step @i of the pipeline over @n packets, for any i < n + 2 * AHEAD. */
-G_ALWAYS_INLINE static inline void pipeline_step(struct ctf_flow_table *t,
-						 const struct ctf_packet *pkts, size_t n,
-						 struct lookahead *la, size_t i)
-{
-	if (i < n)
-		stage_key(t, &pkts[i], &la[i % RING]);
-	if (i >= AHEAD && i - AHEAD < n)
-		stage_flow(t, &la[(i - AHEAD) % RING]);
-	if (i >= 2 * AHEAD && i - 2 * AHEAD < n) {
-		const struct lookahead *a = &la[(i - 2 * AHEAD) % RING];
-
-		add_keyed(t, &pkts[i - 2 * AHEAD], &a->key, a->hash, a->slot, a->src_is_lo);
-	}
-}
-
 void ctf_flow_table_add_packets(struct ctf_flow_table *t, const struct ctf_packet *pkts,
 				size_t n)
 {
-	struct lookahead la[RING];
-	size_t i;
+	struct lookahead la[GROUP];
 
-	/* filling, every stage busy (no bounds to check), draining */
-	for (i = 0; i < 2 * AHEAD; i++)
-		pipeline_step(t, pkts, n, la, i);
-	for (; i < n; i++) {
-		struct lookahead *a = &la[(i - 2 * AHEAD) % RING];
+	for (size_t base = 0; base < n; base += GROUP) {
+		const struct ctf_packet *p = pkts + base;
+		size_t m = MIN((size_t)GROUP, n - base);
 
-		stage_key(t, &pkts[i], &la[i % RING]);
-		stage_flow(t, &la[(i - AHEAD) % RING]);
-		add_keyed(t, &pkts[i - 2 * AHEAD], &a->key, a->hash, a->slot, a->src_is_lo);
+		for (size_t i = 0; i < m; i++)
+			stage_key(t, &p[i], &la[i]);
+		for (size_t i = 0; i < m; i++)
+			stage_flow(t, &la[i]);
+		for (size_t i = 0; i < m; i++)
+			add_keyed(t, &p[i], &la[i].key, la[i].hash, la[i].slot, la[i].src_is_lo);
 	}
-	for (; i < n + 2 * AHEAD; i++)
-		pipeline_step(t, pkts, n, la, i);
 }
 
 void ctf_flow_table_advance(struct ctf_flow_table *t, uint64_t now_us)
