@@ -20,20 +20,13 @@ records pushed before the change; --if-exact: the groups are exactly the
 tables set, where they were set, and nothing else; --if-final: every
 group is the last table set (a session that began after the change).
 """
-import argparse, collections, datetime, ipaddress, json, re, struct, sys
+import argparse, collections, datetime, ipaddress, json, os, re, struct, sys
 
-LAYOUT = 2   # CTF_IPFIX_LAYOUT
-DATA_TIDS = set(range(0x100 | LAYOUT << 5, 0x120 | LAYOUT << 5)) | \
-    set(range(0x400 | LAYOUT << 5, 0x420 | LAYOUT << 5))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "lib"))
+from ctflow_ipfix import DATA_TIDS, ENTERPRISE_IES, LAYOUT, use_ctflow_ies  # noqa: E402
+
 TID_RELIABILITY, TID_FLOW_KEYS, TID_IE_TYPE, TID_IF_NAME = 0x200, 0x201, 0x202, 0x203
 V6, BIFLOW, NAT, LIVE, NAT_EVENT, PROC = 1, 2, 4, 8, 16, 32
-ENTERPRISE_IES = [   # name, number, python3-ipfix type
-    ("ctZone", 1, "unsigned32"), ("ctMark", 2, "unsigned32"), ("netnsInode", 3, "unsigned32"),
-    ("processId", 4, "unsigned32"), ("processName", 5, "string"),
-    ("processExecutable", 6, "string"), ("containerId", 7, "string"),
-    ("tcpRttMicroseconds", 8, "unsigned32"), ("tcpRetransmissions", 9, "unsigned32"),
-    ("conntrackId", 10, "unsigned32"), ("netnsName", 11, "string"),
-]
 
 
 def data_tid(flags):
@@ -275,12 +268,8 @@ class Checker:
 
 
 def run_pyipfix(chk, files, pen):
-    import ipfix.ie, ipfix.message
-    ipfix.ie.use_iana_default()
-    ipfix.ie.use_5103_default()
-    for name, num, typ in ENTERPRISE_IES:
-        size = 4 if typ == "unsigned32" else 65535
-        ipfix.ie.for_spec(f"{name}({pen}/{num})<{typ}>[{size}]")
+    import ipfix.message
+    use_ctflow_ies(pen)
     trunc = 0
     for path in files:
         data = open(path, "rb").read()

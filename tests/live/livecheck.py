@@ -17,9 +17,13 @@ import collections
 import datetime
 import ipaddress
 import json
+import os
 import re
 import struct
 import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "lib"))
+from ctflow_ipfix import DATA_TIDS, LAYOUT, use_ctflow_ies  # noqa: E402
 
 KEYS = {
     "flowStartMilliseconds": "start_ms", "flowEndMilliseconds": "end_ms",
@@ -41,20 +45,6 @@ KEYS = {
     "ingressInterface": "ingress_if", "egressInterface": "egress_if",
 }
 ADDR = {"src", "dst", "post_src", "post_dst"}
-# ctflow's enterprise elements (include/ctflow/ipfix-schema.h, CTF_IE_*):
-# name, number, python3-ipfix type
-ENTERPRISE_IES = [
-    ("ctZone", 1, "unsigned32"), ("ctMark", 2, "unsigned32"), ("netnsInode", 3, "unsigned32"),
-    ("processId", 4, "unsigned32"), ("processName", 5, "string"),
-    ("processExecutable", 6, "string"), ("containerId", 7, "string"),
-    ("tcpRttMicroseconds", 8, "unsigned32"), ("tcpRetransmissions", 9, "unsigned32"),
-    ("conntrackId", 10, "unsigned32"), ("netnsName", 11, "string"),
-]
-# Data Template IDs (CTF_IPFIX_LAYOUT 2): 0x140..0x15f, and 0x440..0x45f for
-# records with an owning process (the same fields plus the process ones).
-LAYOUT = 2
-DATA_TIDS = set(range(0x100 | LAYOUT << 5, 0x120 | LAYOUT << 5)) | \
-    set(range(0x400 | LAYOUT << 5, 0x420 | LAYOUT << 5))
 PROTO = {"tcp": 6, "udp": 17, "icmp": 1, "icmpv6": 58}
 
 
@@ -90,13 +80,8 @@ def to_record(names, vals, seq, tid=None):
 
 def decode_files(files, pen):
     """python3-ipfix; yields data records and options records ("options": {...})."""
-    import ipfix.ie
     import ipfix.message
-    ipfix.ie.use_iana_default()
-    ipfix.ie.use_5103_default()
-    for name, num, typ in ENTERPRISE_IES:
-        size = 65535 if typ == "string" else 4
-        ipfix.ie.for_spec(f"{name}({pen}/{num})<{typ}>[{size}]")
+    use_ctflow_ies(pen)
     seq = 0
     for path in files:
         data = open(path, "rb").read()
