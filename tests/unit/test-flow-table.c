@@ -108,6 +108,17 @@ static void expect_record(const struct ctf_record *r, const char *src, uint16_t 
 	assert_int_equal(r->end_reason, reason);
 }
 
+/* Each direction's first and last packet (ms; 0 without packets). */
+static void expect_dir_times(const struct ctf_record *r, uint64_t fwd_start, uint64_t fwd_end,
+			     uint64_t rev_start, uint64_t rev_end)
+{
+	assert_true(r->has_dir_times);
+	assert_int_equal(r->fwd_start_ms, fwd_start);
+	assert_int_equal(r->fwd_end_ms, fwd_end);
+	assert_int_equal(r->rev_start_ms, rev_start);
+	assert_int_equal(r->rev_end_ms, rev_end);
+}
+
 static void test_invalid_config(void **state)
 {
 	struct ctf_flow_table_config cfg;
@@ -161,13 +172,9 @@ static void test_direction_times(void **state)
 
 	assert_int_equal(w->n, 2);
 	expect_record(&w->recs[0], "10.0.0.9", 5000, 3, 2, CTF_END_ACTIVE);
-	assert_true(w->recs[0].has_dir_times);
 	assert_int_equal(w->recs[0].start_ms, 1000);
 	assert_int_equal(w->recs[0].end_ms, 5000);
-	assert_int_equal(w->recs[0].fwd_start_ms, 1000);
-	assert_int_equal(w->recs[0].fwd_end_ms, 4000);
-	assert_int_equal(w->recs[0].rev_start_ms, 3000);
-	assert_int_equal(w->recs[0].rev_end_ms, 5000);
+	expect_dir_times(&w->recs[0], 1000, 4000, 3000, 5000);
 	assert_int_equal(ctf_record_split_uniflow(&w->recs[0], &fwd, &rev),
 			 CTF_UNIFLOW_FWD | CTF_UNIFLOW_REV);
 	assert_int_equal(fwd.start_ms, 1000);
@@ -177,10 +184,7 @@ static void test_direction_times(void **state)
 
 	/* the second record has only the responder's packets */
 	expect_record(&w->recs[1], "10.0.0.9", 5000, 0, 2, CTF_END_FORCED);
-	assert_int_equal(w->recs[1].fwd_start_ms, 0);
-	assert_int_equal(w->recs[1].fwd_end_ms, 0);
-	assert_int_equal(w->recs[1].rev_start_ms, 12000);
-	assert_int_equal(w->recs[1].rev_end_ms, 13000);
+	expect_dir_times(&w->recs[1], 0, 0, 12000, 13000);
 	assert_int_equal(ctf_record_split_uniflow(&w->recs[1], &fwd, &rev), CTF_UNIFLOW_REV);
 	assert_int_equal(rev.packets, 2);
 	assert_int_equal(rev.start_ms, 12000);
