@@ -11,6 +11,12 @@
 # loop and ctflow run in turn, ROUNDS times, and the best time of each
 # counts: on a shared machine the load then changes under both alike
 # (softflowd, twenty times slower, is timed three times after them).
+# Before every timed run, after the page cache, MEM_WARM_MIB (default
+# 512; 0: off) MiB of memory are faulted in and freed by bench/mem-warm:
+# this VM hands free 2 MiB blocks back to its host 2 s after they are
+# freed, and a process that then allocates them pays ~2 ms per MiB for the
+# host to back them again (a property of the VM, not of the program; see
+# bench/mem-warm.c and docs/performance.md).
 # Every contender runs pinned to the same CPU (CPU=N, default 0; the UDP
 # sinks run on another one): the two vCPUs of the build VM differ by up to
 # 1.5x in speed, so an unpinned run mostly measured which CPU each process
@@ -23,6 +29,7 @@ FLOWS=${2:-500000}
 CONC=${3:-1000000}
 OUT=bench/out
 CPU=${CPU:-0}
+MEM_WARM_MIB=${MEM_WARM_MIB:-512}
 SINK_CPU=$(( $(nproc) > 1 ? (CPU + 1) % $(nproc) : CPU ))
 mkdir -p "$OUT"
 : >"$OUT/rounds.txt"
@@ -39,11 +46,17 @@ ninja -C build-bench >/dev/null
 CTFLOW=build-bench/src/ctflow
 GEN=build-bench/tests/tools/gen-pcap
 LOOP=build-bench/bench/pcap-loop
+MEMWARM=build-bench/bench/mem-warm
 
 # The VM's DAMON reclaim drops page-cache pages it finds idle (tens of MB
 # within seconds), so the captures are read through once before every
 # timed run: no contender pays for the disk.
-warm() { cat "$OUT"/*.pcap >/dev/null; }
+# Then memory is faulted in and freed, so that no contender pays the
+# host for backing its pages (see the top of this file).
+warm() {
+  cat "$OUT"/*.pcap >/dev/null
+  if ((MEM_WARM_MIB > 0)); then $MEMWARM "$MEM_WARM_MIB" >/dev/null; fi
+}
 
 # time_cmd OUTVAR CMD...: elapsed seconds and max RSS (KiB) of CMD.
 # softflowd exits 1 after a clean "shutting down on user request", so the
@@ -113,11 +126,11 @@ time_cmd sfconc softflowd -d -r "$OUT/conc.pcap" -n "127.0.0.1:$port" -v 10 -b -
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
 /usr/bin/python3 - "$PACKETS" "$CONC" "$loop" "$ct_file" "$ct_udp" "$sf" "$base" "$conc" "$sfbase" "$sfconc" \
-  "$ROUNDS" "$load_before" "$load_after" "$CPU" "$OUT/rounds.txt" <<'PY' | tee "$OUT/results.md"
+  "$ROUNDS" "$load_before" "$load_after" "$CPU" "$OUT/rounds.txt" "$MEM_WARM_MIB" <<'PY' | tee "$OUT/results.md"
 import statistics
 import sys
 pk, conc = int(sys.argv[1]), int(sys.argv[2])
-rounds, load_before, load_after, cpu, rounds_file = sys.argv[11:16]
+rounds, load_before, load_after, cpu, rounds_file, mem_warm = sys.argv[11:17]
 per_round = {}
 for line in open(rounds_file):
     name, secs = line.split()
@@ -140,7 +153,9 @@ print(f"| ctflow convert | {cc[1]:,} (baseline {base[1]:,}) | {per:.0f} |")
 print(f"| softflowd | {sfc[1]:,} (baseline {sfb[1]:,}) | {sfper:.0f} |")
 print()
 print(f"Best of {rounds} interleaved rounds (softflowd: of 3), all on CPU {cpu}; load average "
-      f"{load_before} before, {load_after} after.")
+      f"{load_before} before, {load_after} after; page cache warmed and "
+      + (f"{mem_warm} MiB of memory faulted in before every run." if int(mem_warm) > 0
+         else "memory not pre-faulted (MEM_WARM_MIB=0)."))
 ratios = [l / c for l, c in zip(per_round["loop"], per_round["ct_file"])]
 print(f"ctflow convert -o /dev/null vs bare loop, round by round: "
       + " ".join(f"{r:.2f}" for r in ratios) + f" (median {statistics.median(ratios):.2f}).")
