@@ -219,22 +219,35 @@ static inline uint32_t key_hash(const struct flow_key *k)
 			      key_tail(k->icmp_class, k->family, k->proto));
 }
 
-static bool is_icmp(uint8_t family, uint8_t proto)
+/* One test of family and protocol together: a test of the family alone
+ * would be a coin toss for the branch predictor on mixed traffic. */
+static inline bool is_icmp(uint8_t family, uint8_t proto)
 {
-	return (family == 4 && proto == 1) || (family == 6 && proto == 58);
+	uint32_t fp = (uint32_t)family << 8 | proto;
+
+	return (fp == (4u << 8 | 1)) | (fp == (6u << 8 | 58));
 }
 
-/* memcmp() of two addresses, each given as its two 64-bit words */
-static inline int addr_cmp(uint64_t a0, uint64_t a1, uint64_t b0, uint64_t b1)
+/* Whether (address a, port pa) sorts before or equal to (b, pb), each
+ * address given as its two 64-bit words in network order (memcmp()
+ * order). Computed without branches: which side is lo is random for the
+ * branch predictor, and a mispredicted branch costs more than this. */
+static inline bool side_le(uint64_t a0, uint64_t a1, uint16_t pa, uint64_t b0, uint64_t b1,
+			   uint16_t pb)
 {
 	a0 = GUINT64_FROM_BE(a0);
 	b0 = GUINT64_FROM_BE(b0);
-	if (a0 != b0)
-		return a0 < b0 ? -1 : 1;
 	a1 = GUINT64_FROM_BE(a1);
 	b1 = GUINT64_FROM_BE(b1);
-	return a1 < b1 ? -1 : a1 > b1;
+	return (a0 < b0) | ((a0 == b0) & ((a1 < b1) | ((a1 == b1) & (pa <= pb))));
 }
+
+/* @a and @b swapped where @mask is all ones, kept where it is zero */
+#define SWAP_IF(a, b, mask) do {		\
+	__typeof__(a) x_ = ((a) ^ (b)) & (mask);	\
+	(a) ^= x_;				\
+	(b) ^= x_;				\
+} while (0)
 
 /* Build the canonical key and its hash; returns true when the packet's
  * source is lo. */
@@ -245,7 +258,7 @@ static inline bool key_from_packet(const struct ctf_packet *pkt, struct flow_key
 	uint64_t d0 = load64(pkt->dst.b), d1 = load64(pkt->dst.b + 8);
 	uint16_t sport = 0, dport = 0, icmp_class = 0;
 	bool src_is_lo;
-	int c;
+	uint64_t swap;
 
 	if (is_icmp(pkt->family, pkt->proto)) {
 		if (pkt->has_ports) {
@@ -263,19 +276,11 @@ static inline bool key_from_packet(const struct ctf_packet *pkt, struct flow_key
 		sport = pkt->sport;
 		dport = pkt->dport;
 	}
-	c = addr_cmp(s0, s1, d0, d1);
-	src_is_lo = c < 0 || (c == 0 && sport <= dport);
-	if (!src_is_lo) {
-		uint64_t t0 = s0, t1 = s1;
-		uint16_t tp = sport;
-
-		s0 = d0;
-		s1 = d1;
-		sport = dport;
-		d0 = t0;
-		d1 = t1;
-		dport = tp;
-	}
+	src_is_lo = side_le(s0, s1, sport, d0, d1, dport);
+	swap = (uint64_t)src_is_lo - 1;
+	SWAP_IF(s0, d0, swap);
+	SWAP_IF(s1, d1, swap);
+	SWAP_IF(sport, dport, (uint16_t)swap);
 	memcpy(k->lo_addr.b, &s0, 8);
 	memcpy(k->lo_addr.b + 8, &s1, 8);
 	memcpy(k->hi_addr.b, &d0, 8);
@@ -664,6 +669,7 @@ G_ALWAYS_INLINE static inline void account(struct ctf_flow_table *t, uint32_t id
 {
 	struct flow *f = flow_at(t, idx);
 	int dir = src_is_lo == !!(f->state & F_INIT_IS_LO) ? 0 : 1;
+	uint16_t tcp_flags;
 
 	/* A record is exported before a 32-bit packet counter or a direction's
 	 * time offset could wrap. */
@@ -684,7 +690,9 @@ G_ALWAYS_INLINE static inline void account(struct ctf_flow_table *t, uint32_t id
 			f->state ^= F_LAST_REV;
 		}
 	}
-	if (dir == 0 && f->packets[0] == 0)
+	/* the initiator's first packet: one rare test, where "dir == 0 &&"
+	 * would be a coin toss for the branch predictor */
+	if ((dir | f->packets[0]) == 0)
 		f->tos = pkt->tos;
 	f->last_us = now;
 	f->last_seq = t->stats.packets;
@@ -693,11 +701,11 @@ G_ALWAYS_INLINE static inline void account(struct ctf_flow_table *t, uint32_t id
 	if (f->state & F_CLOSING)
 		return;		/* lingering: stays in close-time order */
 	age_touch(t, idx, now);
-	if (pkt->proto == 6 && pkt->has_ports) {
-		f->tcp_flags[dir] |= pkt->tcp_flags;
-		if (pkt->tcp_flags & (CTF_TCP_FIN | CTF_TCP_RST))
-			tcp_track(t, idx, dir, pkt->tcp_flags, now);
-	}
+	/* a TCP header's flags, else none: without a branch on the protocol */
+	tcp_flags = pkt->tcp_flags & -(uint16_t)((pkt->proto == 6) & pkt->has_ports);
+	f->tcp_flags[dir] |= tcp_flags;
+	if (G_UNLIKELY(tcp_flags & (CTF_TCP_FIN | CTF_TCP_RST)))
+		tcp_track(t, idx, dir, tcp_flags, now);
 }
 
 static bool is_new_syn(const struct ctf_packet *pkt)
