@@ -683,12 +683,16 @@ G_ALWAYS_INLINE static inline void account(struct ctf_flow_table *t, uint32_t id
 		if (is_icmp(pkt->family, pkt->proto) && pkt->has_ports && f->icmp_type_code == 0)
 			f->icmp_type_code = (uint16_t)(pkt->icmp_type << 8 | pkt->icmp_code);
 	} else {
+		/* All ones when the other side sent the last packet, whose
+		 * time is then kept: a select, not a branch, as which side
+		 * sends next is a coin toss for the branch predictor. */
+		uint32_t turn = -(uint32_t)(dir ^ !!(f->state & F_LAST_REV));
+		uint32_t other_last = (uint32_t)(f->last_us / 1000 - f->first_us / 1000);
+
 		if (f->packets[dir] == 0)
 			f->other_first_ms = (uint32_t)(now / 1000 - f->first_us / 1000);
-		if (dir != !!(f->state & F_LAST_REV)) {	/* the other side's last packet */
-			f->other_last_ms = (uint32_t)(f->last_us / 1000 - f->first_us / 1000);
-			f->state ^= F_LAST_REV;
-		}
+		f->other_last_ms = (other_last & turn) | (f->other_last_ms & ~turn);
+		f->state ^= (uint8_t)(F_LAST_REV & turn);
 	}
 	/* the initiator's first packet: one rare test, where "dir == 0 &&"
 	 * would be a coin toss for the branch predictor */
