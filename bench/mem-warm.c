@@ -6,11 +6,12 @@
  *
  * Why bench/run.sh needs it: this VM reports free 2 MiB blocks to its
  * host (virtio-balloon free page reporting, 2 s after they are freed),
- * and the first touch of a reported block then costs ~2 ms per MiB
- * instead of ~0.1 (the host must back and zero it). A contender that
- * starts more than 2 s after the last one that used much memory would
- * pay that on every page it allocates: a property of the VM, not of the
- * program. Each timed run is preceded by this, for every contender alike.
+ * and touching reported blocks then costs 2-3 ms per MiB instead of
+ * ~0.35 (the host must back and zero them; measured with this program).
+ * A contender that starts more than 2 s after the last one that used
+ * much memory would pay that on every page it allocates: a property of
+ * the VM, not of the program. Each timed run is preceded by this, for
+ * every contender alike.
  *
  *   mem-warm MIB   -> prints "mem-warm N MiB S seconds"
  */

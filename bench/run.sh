@@ -14,7 +14,7 @@
 # Before every timed run, after the page cache, MEM_WARM_MIB (default
 # 512; 0: off) MiB of memory are faulted in and freed by bench/mem-warm:
 # this VM hands free 2 MiB blocks back to its host 2 s after they are
-# freed, and a process that then allocates them pays ~2 ms per MiB for the
+# freed, and a process that then allocates them pays 2-3 ms per MiB for the
 # host to back them again (a property of the VM, not of the program; see
 # bench/mem-warm.c and docs/performance.md).
 # Every contender runs pinned to the same CPU (CPU=N, default 0; the UDP
