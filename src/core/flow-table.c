@@ -249,13 +249,24 @@ static inline bool side_le(uint64_t a0, uint64_t a1, uint16_t pa, uint64_t b0, u
 	(b) ^= x_;				\
 } while (0)
 
-/* Build the canonical key and its hash; returns true when the packet's
- * source is lo. */
-static inline bool key_from_packet(const struct ctf_packet *pkt, struct flow_key *k,
-				   uint32_t *ret_hash)
+/* The first 8 octets of an IPv4 address in a struct ctf_addr (4 octets
+ * of address, then zeros), without reading the zeros. */
+static inline uint64_t load_v4_word(const uint8_t *p)
 {
-	uint64_t s0 = load64(pkt->src.b), s1 = load64(pkt->src.b + 8);
-	uint64_t d0 = load64(pkt->dst.b), d1 = load64(pkt->dst.b + 8);
+	const uint8_t b[8] = { p[0], p[1], p[2], p[3], 0, 0, 0, 0 };
+
+	return load64(b);
+}
+
+/* Build the canonical key from the addresses given as words (s0, s1:
+ * source; d0, d1: destination) and its hash; returns true when the
+ * packet's source is lo. Inlined twice: for IPv4, whose second words are
+ * constant zeros, the compiler drops their compares, swaps and
+ * multiplies. */
+G_ALWAYS_INLINE static inline bool key_build(const struct ctf_packet *pkt, uint64_t s0,
+					     uint64_t s1, uint64_t d0, uint64_t d1,
+					     struct flow_key *k, uint32_t *ret_hash)
+{
 	uint16_t sport = 0, dport = 0, icmp_class = 0;
 	bool src_is_lo;
 	uint64_t swap;
@@ -296,6 +307,19 @@ static inline bool key_from_packet(const struct ctf_packet *pkt, struct flow_key
 				   key_ports(sport, dport, pkt->vlan_outer, pkt->vlan_inner),
 				   key_tail(icmp_class, pkt->family, pkt->proto));
 	return src_is_lo;
+}
+
+/* The canonical key of @pkt and its hash; returns true when the packet's
+ * source is lo. An IPv4 address leaves the rest of its struct ctf_addr
+ * zero (packet.h), so both paths give the same key and hash. */
+static inline bool key_from_packet(const struct ctf_packet *pkt, struct flow_key *k,
+				   uint32_t *ret_hash)
+{
+	if (pkt->family == 4)
+		return key_build(pkt, load_v4_word(pkt->src.b), 0, load_v4_word(pkt->dst.b), 0,
+				 k, ret_hash);
+	return key_build(pkt, load64(pkt->src.b), load64(pkt->src.b + 8), load64(pkt->dst.b),
+			 load64(pkt->dst.b + 8), k, ret_hash);
 }
 
 /* --- index ------------------------------------------------------------ */
