@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # ctflow convert vs softflowd vs a bare libpcap read loop, in one run.
 #
-#   bench/run.sh [PACKETS] [FLOWS] [CONCURRENT_FLOWS]      (ROUNDS=5 by default)
+#   bench/run.sh [PACKETS] [FLOWS] [CONCURRENT_FLOWS]   (ROUNDS=5, PAIRS=30 by default)
 #
 # Builds a release tree in build-bench/, generates the captures with
 # tests/tools/gen-pcap, and prints a markdown table of packets/s, the ratios
@@ -11,6 +11,8 @@
 # loop and ctflow run in turn, ROUNDS times, and the best time of each
 # counts: on a shared machine the load then changes under both alike
 # (softflowd, twenty times slower, is timed three times after them).
+# Then PAIRS back-to-back pairs of the two give the median ratio of their
+# CPU times (bench/paired.py), the steadier statistic.
 # Before every timed run, after the page cache, MEM_WARM_MIB (default
 # 512; 0: off) MiB of memory are faulted in and freed by bench/mem-warm:
 # this VM hands free 2 MiB blocks back to its host 2 s after they are
@@ -30,6 +32,7 @@ CONC=${3:-1000000}
 OUT=bench/out
 CPU=${CPU:-0}
 MEM_WARM_MIB=${MEM_WARM_MIB:-512}
+PAIRS=${PAIRS:-30}
 SINK_CPU=$(( $(nproc) > 1 ? (CPU + 1) % $(nproc) : CPU ))
 mkdir -p "$OUT"
 : >"$OUT/rounds.txt"
@@ -108,6 +111,17 @@ for ((round = 1; round <= ROUNDS; round++)); do
 done
 kill -TERM $sink 2>/dev/null || true; wait $sink || true
 
+# Best-of and medians of a few long runs move with the shared machine's
+# state; PAIRS back-to-back pairs (0: skip) are the steadier statistic.
+paired="(PAIRS=0: not run)"
+if ((PAIRS > 0)); then
+  echo "== $PAIRS back-to-back pairs: bare loop, ctflow convert -o /dev/null (CPU time)" >&2
+  warm
+  paired=$(/usr/bin/python3 bench/paired.py --pairs "$PAIRS" --cpu "$CPU" \
+    --label-a "bare loop" --label-b "ctflow convert" -- $LOOP "$OUT/bench.pcap" -- \
+    $CTFLOW convert -q --no-progress --idle-timeout 60 -o /dev/null "$OUT/bench.pcap")
+fi
+
 port=$(free_port)
 echo "== softflowd -r -> UDP sink" >&2
 taskset -c "$SINK_CPU" /usr/bin/python3 bench/udp-sink.py --port "$port" --idle 120 >"$OUT/sink-softflowd.json" &
@@ -126,11 +140,12 @@ time_cmd sfconc softflowd -d -r "$OUT/conc.pcap" -n "127.0.0.1:$port" -v 10 -b -
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
 /usr/bin/python3 - "$PACKETS" "$CONC" "$loop" "$ct_file" "$ct_udp" "$sf" "$base" "$conc" "$sfbase" "$sfconc" \
-  "$ROUNDS" "$load_before" "$load_after" "$CPU" "$OUT/rounds.txt" "$MEM_WARM_MIB" <<'PY' | tee "$OUT/results.md"
+  "$ROUNDS" "$load_before" "$load_after" "$CPU" "$OUT/rounds.txt" "$MEM_WARM_MIB" "$paired" \
+  <<'PY' | tee "$OUT/results.md"
 import statistics
 import sys
 pk, conc = int(sys.argv[1]), int(sys.argv[2])
-rounds, load_before, load_after, cpu, rounds_file, mem_warm = sys.argv[11:17]
+rounds, load_before, load_after, cpu, rounds_file, mem_warm, paired = sys.argv[11:18]
 per_round = {}
 for line in open(rounds_file):
     name, secs = line.split()
@@ -163,4 +178,5 @@ print(f"ctflow convert -o /dev/null vs bare loop, round by round: "
 mloop, mct = statistics.median(per_round["loop"]), statistics.median(per_round["ct_file"])
 print(f"Median times: bare loop {mloop:.2f} s, ctflow convert -o /dev/null {mct:.2f} s "
       f"({mloop / mct:.2f} of the bare loop).")
+print(f"Bare loop vs ctflow convert -o /dev/null, {paired}")
 PY
