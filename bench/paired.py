@@ -12,7 +12,6 @@ machine; on the build VM single runs spread by +-25 % within minutes,
 while the median of 30 pairs moves by about 0.01 between runs of this.
 Exits 1 when a command fails."""
 import argparse
-import os
 import resource
 import statistics
 import subprocess
@@ -58,5 +57,4 @@ def main():
 
 
 if __name__ == "__main__":
-    os.environ.setdefault("LC_ALL", "C")
     main()
