@@ -726,12 +726,13 @@ G_ALWAYS_INLINE static inline void account(struct ctf_flow_table *t, uint32_t id
 	f->last_seq = t->stats.packets;
 	f->packets[dir]++;
 	f->octets[dir] += pkt->ip_len;
+	/* a TCP header's flags, else none: without a branch on the protocol.
+	 * A lingering flow's closing ACKs count in its flags as well. */
+	tcp_flags = pkt->tcp_flags & -(uint16_t)((pkt->proto == 6) & pkt->has_ports);
+	f->tcp_flags[dir] |= tcp_flags;
 	if (f->state & F_CLOSING)
 		return;		/* lingering: stays in close-time order */
 	age_touch(t, idx, now);
-	/* a TCP header's flags, else none: without a branch on the protocol */
-	tcp_flags = pkt->tcp_flags & -(uint16_t)((pkt->proto == 6) & pkt->has_ports);
-	f->tcp_flags[dir] |= tcp_flags;
 	if (G_UNLIKELY(tcp_flags & (CTF_TCP_FIN | CTF_TCP_RST)))
 		tcp_track(t, idx, dir, tcp_flags, now);
 }

@@ -4,9 +4,9 @@
  *
  * Written for clarity, not speed (every sweep walks every open flow), and
  * strict: whenever a scenario produces a situation the contract does not
- * pin down (idle and active due at once, an active timeout while
- * lingering, ties in eviction order) it refuses instead of guessing, so
- * the golden expectations never encode a guess. A flow whose record was
+ * pin down (ties in eviction order, eviction of a lingering flow) it
+ * refuses instead of guessing, so the golden expectations never encode a
+ * guess. A flow whose record was
  * just split by the active timeout and that sends nothing more ends
  * without another record: records always carry packets.
  *
@@ -15,13 +15,18 @@
  *    with c + linger <= t is exported (reason 3); a flow whose last packet
  *    is at or before t - idle is exported (reason 1); a record whose first
  *    packet is at or before t - active is exported (reason 2) and the flow
- *    continues in a new record with its next packet (same flow).
+ *    continues in a new record with its next packet (same flow). When
+ *    both the idle and the active timeout fell due since the flow's last
+ *    packet, the earlier acts first (the active one at a tie), so an
+ *    active split there is followed by the idle end, without a record.
  *  - a datagram on a key with no open flow starts a flow; its sender is the
  *    initiator. At max_flows open flows the least recently active one is
  *    exported first (reason 5).
  *  - TCP FIN from both sides, or any RST, starts the linger; packets
  *    while lingering count; a SYN (without ACK) while lingering ends the
- *    flow (reason 3) and starts a new one with that SYN.
+ *    flow (reason 3) and starts a new one with that SYN. A lingering flow
+ *    is not split by the active timeout: it ends (reason 3) at the end of
+ *    its linger, or at its idle timeout if that comes first.
  *  - end of input: lingering flows reason 3, the rest reason 4.
  */
 #include <stdlib.h>
@@ -111,20 +116,14 @@ static void sweep_one(struct sim *s, struct inst *f, uint64_t t)
 	bool idle_due = f->last_us + c->idle_us <= t;
 
 	if (f->closing) {
-		if (active_due)
-			open_question(s, f, t, "active timeout while lingering after FIN/RST");
-		if (f->close_us + c->linger_us <= t)
+		if (f->close_us + c->linger_us <= t || idle_due)
 			finish(s, f, 3);
 		return;
 	}
-	if (idle_due && active_due) {
-		open_question(s, f, t, "idle and active timeout due in the same sweep");
-		return;
-	}
+	if (active_due && (!idle_due || f->cur.first_us + c->active_us <= f->last_us + c->idle_us))
+		emit(f, 2);	/* then an idle end finds no record open */
 	if (idle_due)
 		finish(s, f, 1);
-	else if (active_due)
-		emit(f, 2);
 }
 
 static void evict_lru(struct sim *s, uint64_t t)

@@ -263,6 +263,30 @@ static void test_tcp_fin_linger_counts_last_ack(void **state)
 	world_free(w);
 }
 
+/* The packets that arrive while a flow lingers count in its record's TCP
+ * flags too: after an active split, a record can hold nothing else from
+ * one side (found by a 3,000-flow golden-random capture). */
+static void test_tcp_linger_flags_after_active_split(void **state)
+{
+	struct world *w = given_table(60, 10, 0);
+	const char *c = "192.168.1.10", *s = "192.168.1.20";
+
+	send_tcp(w, c, 40000, s, 80, CTF_TCP_SYN, 0);
+	send_tcp(w, s, 80, c, 40000, CTF_TCP_SYN | CTF_TCP_ACK, 100);
+	send_tcp(w, c, 40000, s, 80, CTF_TCP_FIN | CTF_TCP_ACK, 9 * SEC);
+	/* the server's FIN after the split: FIN both ways, the flow lingers */
+	send_tcp(w, s, 80, c, 40000, CTF_TCP_FIN | CTF_TCP_ACK, 11 * SEC);
+	send_tcp(w, c, 40000, s, 80, CTF_TCP_ACK | CTF_TCP_PSH, 11 * SEC + 100);
+	ctf_flow_table_advance(w->t, 14 * SEC);
+
+	assert_int_equal(w->n, 2);
+	expect_record(&w->recs[0], c, 40000, 2, 1, CTF_END_ACTIVE);
+	expect_record(&w->recs[1], c, 40000, 1, 1, CTF_END_EOF);
+	assert_int_equal(w->recs[1].tcp_flags, CTF_TCP_ACK | CTF_TCP_PSH);
+	assert_int_equal(w->recs[1].rev_tcp_flags, CTF_TCP_FIN | CTF_TCP_ACK);
+	world_free(w);
+}
+
 static void test_tcp_rst_and_port_reuse(void **state)
 {
 	struct world *w = given_table(60, 300, 0);
@@ -522,6 +546,7 @@ int main(void)
 		cmocka_unit_test(test_active_timeout_continues_flow),
 		cmocka_unit_test(test_advance_expires_without_packets),
 		cmocka_unit_test(test_tcp_fin_linger_counts_last_ack),
+		cmocka_unit_test(test_tcp_linger_flags_after_active_split),
 		cmocka_unit_test(test_tcp_rst_and_port_reuse),
 		cmocka_unit_test(test_icmp_echo_pairs_by_id),
 		cmocka_unit_test(test_uniflow_icmp_reply_type),
