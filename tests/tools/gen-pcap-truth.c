@@ -6,9 +6,9 @@
  * strict: whenever a scenario produces a situation the contract does not
  * pin down (ties in eviction order, eviction of a lingering flow) it
  * refuses instead of guessing, so the golden expectations never encode a
- * guess. A flow whose record was
- * just split by the active timeout and that sends nothing more ends
- * without another record: records always carry packets.
+ * guess. A flow whose record was just split by the active timeout and
+ * that sends nothing more ends without another record: records always
+ * carry packets.
  *
  * Rules, all on packet time:
  *  - before a datagram at time t is accounted: a flow lingering since c
