@@ -3,22 +3,31 @@
 print the median and quartiles of the ratio of their CPU times (user +
 system, from the kernel's accounting of each child, microseconds).
 
-    paired.py --pairs N --cpu C --label-a A --label-b B -- CMD_A... -- CMD_B...
+    paired.py --pairs N --cpu C --label-a A --label-b B [--prep CMD] -- CMD_A... -- CMD_B...
 
 The ratio printed is time(A) / time(B): for A the bare loop and B the
 converter, the converter's share of the bare loop's speed. Each pair runs
-within about a second, so both commands see the same state of a shared
+within a few seconds, so both commands see the same state of a shared
 machine; on the build VM single runs spread by +-25 % within minutes,
 while the median of 30 pairs moves by about 0.01 between runs of this.
-Exits 1 when a command fails."""
+--prep CMD (split as the shell would) runs, untimed, before every timed command:
+bench/run.sh passes bench/mem-warm there, so that each command starts with
+the same memory state (see bench/mem-warm.c). Exits 1 when a command
+fails."""
 import argparse
 import resource
+import shlex
 import statistics
 import subprocess
 import sys
 
 
-def cpu_seconds(cmd, cpu):
+def cpu_seconds(cmd, cpu, prep):
+    if prep:
+        done = subprocess.run(prep, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        if done.returncode != 0:
+            sys.stderr.write(done.stderr.decode(errors="replace"))
+            sys.exit(f"paired: --prep failed ({done.returncode}): {' '.join(prep)}")
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     done = subprocess.run(["taskset", "-c", str(cpu)] + cmd,
                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -40,14 +49,16 @@ def main():
     ap.add_argument("--cpu", type=int, default=0)
     ap.add_argument("--label-a", default="A")
     ap.add_argument("--label-b", default="B")
+    ap.add_argument("--prep", default="")
     opts = ap.parse_args(argv[:first])
     cmd_a, cmd_b = argv[first + 1:second], argv[second + 1:]
+    prep = shlex.split(opts.prep)
     if opts.pairs < 4 or not cmd_a or not cmd_b:
         sys.exit("paired.py: need --pairs >= 4 and two commands")
     ta, tb = [], []
     for _ in range(opts.pairs):
-        ta.append(cpu_seconds(cmd_a, opts.cpu))
-        tb.append(cpu_seconds(cmd_b, opts.cpu))
+        ta.append(cpu_seconds(cmd_a, opts.cpu, prep))
+        tb.append(cpu_seconds(cmd_b, opts.cpu, prep))
     ratios = [a / b for a, b in zip(ta, tb) if b > 0]
     q1, med, q3 = statistics.quantiles(ratios, n=4)
     print(f"{opts.pairs} back-to-back pairs, CPU time: {opts.label_a} "

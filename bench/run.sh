@@ -12,7 +12,8 @@
 # counts: on a shared machine the load then changes under both alike
 # (softflowd, twenty times slower, is timed three times after them).
 # Then PAIRS back-to-back pairs of the two give the median ratio of their
-# CPU times (bench/paired.py), the steadier statistic.
+# CPU times (bench/paired.py), the steadier statistic; the memory warm-up
+# below runs before each command of a pair as well.
 # Before every timed run, after the page cache, MEM_WARM_MIB (default
 # 512; 0: off) MiB of memory are faulted in and freed by bench/mem-warm:
 # this VM hands free 2 MiB blocks back to its host 2 s after they are
@@ -117,7 +118,9 @@ paired="(PAIRS=0: not run)"
 if ((PAIRS > 0)); then
   echo "== $PAIRS back-to-back pairs: bare loop, ctflow convert -o /dev/null (CPU time)" >&2
   warm
-  paired=$(/usr/bin/python3 bench/paired.py --pairs "$PAIRS" --cpu "$CPU" \
+  prep=""
+  if ((MEM_WARM_MIB > 0)); then prep="$MEMWARM $MEM_WARM_MIB"; fi
+  paired=$(/usr/bin/python3 bench/paired.py --pairs "$PAIRS" --cpu "$CPU" --prep "$prep" \
     --label-a "bare loop" --label-b "ctflow convert" -- $LOOP "$OUT/bench.pcap" -- \
     $CTFLOW convert -q --no-progress --idle-timeout 60 -o /dev/null "$OUT/bench.pcap")
 fi
