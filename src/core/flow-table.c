@@ -612,8 +612,10 @@ static void expire(struct ctf_flow_table *t, uint64_t now)
 	t->due_us = next_due(t);
 }
 
-/* Make room: the least recently active flow ends with reason 5. A flow
- * that is closing goes first: its end was seen, it only lingers. */
+/* Make room: the least recently active open flow ends with reason 5
+ * (counted), unless the lingering flow that closed first had its last
+ * packet at the same time or earlier: that one ends, with reason 3 as its
+ * linger would have ended it (its end was seen). */
 static void evict(struct ctf_flow_table *t)
 {
 	uint32_t lru = ctf_flow_age_oldest(t, UINT64_MAX);

@@ -24,6 +24,7 @@
 #   random      random conversations (golden-random), several seeds and
 #               timeouts, each with exact truth
 #   random-evict  the same with --max-flows: who leaves, when, with reason 5
+#               (3 for a lingering flow), ties included
 #   exit-codes  0 ok, 1 runtime failure, 2 usage
 #   peer-nfpcapd  against a peer converter, nfpcapd: per direction of each
 #               conversation the same packets, octets, first and last times
@@ -431,6 +432,10 @@ case_random_evict() {
 	random_run e40 --seed 3 --flows 300 --max-flows 40 -- --max-flows 40 "${timeouts[@]}"
 	random_run e100 --seed 3 --flows 1000 --max-flows 100 --idle-timeout 10 \
 		--active-timeout 45 -- --max-flows 100 --idle-timeout 10 --active-timeout 45
+	# a full table with short timeouts: many lingering flows are the
+	# victims, and flows whose last packets share a time tie for it
+	random_run e50-short --seed 1 --flows 2000 --max-flows 50 --idle-timeout 3 \
+		--active-timeout 7 -- --max-flows 50 --idle-timeout 3 --active-timeout 7
 }
 
 case_big() {

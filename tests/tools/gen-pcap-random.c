@@ -1,9 +1,7 @@
 /*
  * gen-pcap golden-random: many conversations with random shapes, so the
  * flow rules meet each other in ways nobody scripted by hand. Every seed
- * is a different capture with its own exact truth; conversations that run
- * into a case the contract leaves open are dropped before the capture is
- * written (the truth model says which).
+ * is a different capture with its own exact truth.
  *
  * Shapes: chatty (short gaps), gappy (bursts separated by 20-80 s, around
  * the 30 s idle default), long (a packet every 0.5-3 s for 150-450 s,
@@ -156,7 +154,6 @@ int gp_scenario_random(const struct gp_options *o)
 
 	/* shapes from their own stream, so payload bytes do not move them */
 	gp_rng_init(&shapes, o->seed * 7919 + 17);
-	s->drop_open_questions = true;
 	for (k = 0; k < nflows && k < 65000; k++) {
 		int ci = new_conv(&x, k);
 

@@ -255,11 +255,6 @@ static int cmp_frame(const void *a, const void *b)
 	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
-static bool dropped(const struct gp_script *s, int ci)
-{
-	return ci >= 0 && s->cx[ci].dropped;
-}
-
 static bool write_pcap(struct gp_script *s, size_t *ret_frames)
 {
 	struct gp_pcap p;
@@ -269,96 +264,34 @@ static bool write_pcap(struct gp_script *s, size_t *ret_frames)
 	if (!gp_pcap_open(&p, s->o->out, s->o->linktype, s->o->snaplen))
 		return false;
 	for (i = 0; i < s->nfr; i++)
-		if (!dropped(s, s->fr[i].conv))
-			gp_pcap_write(&p, s->fr[i].ts_us, s->fr[i].data, s->fr[i].len,
-				      s->fr[i].caplen);
+		gp_pcap_write(&p, s->fr[i].ts_us, s->fr[i].data, s->fr[i].len, s->fr[i].caplen);
 	*ret_frames = p.frames;
 	return gp_pcap_close(&p);
 }
 
-/* Drop the conversations marked in @bad: their datagrams leave the event
- * list, their frames are skipped when the capture is written. */
-static void drop_convs(struct gp_script *s, const bool *bad)
-{
-	size_t i, n = 0;
-
-	for (i = 0; i < s->nconv; i++) {
-		if (bad[i] && !s->cx[i].dropped) {
-			fprintf(stderr, "gen-pcap: dropping conversation %s\n", s->conv[i].name);
-			s->cx[i].dropped = true;
-		}
-	}
-	for (i = 0; i < s->nev; i++)
-		if (!s->cx[s->ev[i].conv].dropped)
-			s->ev[n++] = s->ev[i];
-	s->nev = n;
-}
-
-/* The truth first (into memory, retried without the conversations that hit
- * an open question when the script allows it: dropping them changes the
- * others' timing, hence the loop), then the capture to match. */
-static char *settle_truth(struct gp_script *s, const struct gp_truth_cfg *cfg,
-			  const char *extra, size_t *ret_len)
-{
-	bool *bad = calloc(s->nconv ? s->nconv : 1, sizeof(*bad));
-
-	if (!bad)
-		abort();
-	for (;;) {
-		char *buf = NULL;
-		FILE *mem = open_memstream(&buf, ret_len);
-		bool ok;
-
-		if (!mem)
-			abort();
-		memset(bad, 0, s->nconv * sizeof(*bad));
-		ok = gp_truth_write(mem, cfg, s->conv, s->nconv, s->ev, s->nev, extra, bad);
-		fclose(mem);
-		if (ok || !s->drop_open_questions) {
-			free(bad);
-			if (ok)
-				return buf;
-			free(buf);
-			return NULL;
-		}
-		free(buf);
-		drop_convs(s, bad);
-	}
-}
-
+/* The capture first: the truth gives its frame count. */
 bool gp_script_finish(struct gp_script *s, const struct gp_truth_cfg *cfg)
 {
-	char extra[512], *json, *frames_at;
-	size_t len, frames = 0;
+	char extra[512];
+	size_t frames = 0;
 	FILE *fp;
-	bool ok;
 
-	/* the frame count is only known once conversations are settled:
-	 * write a placeholder of fixed width and patch it */
+	if (!write_pcap(s, &frames))
+		return false;
 	snprintf(extra, sizeof(extra),
 		 "  \"scenario\": \"%s\", \"seed\": %llu, \"linktype\": %d, \"snaplen\": %u,\n"
-		 "  \"frames\": %20u,\n",
-		 s->o->scenario, (unsigned long long)s->o->seed, s->o->linktype, s->o->snaplen, 0u);
-	json = settle_truth(s, cfg, extra, &len);
-	if (!json)
-		return false;
-	ok = write_pcap(s, &frames);
-	frames_at = strstr(json, "\"frames\": ");
-	if (frames_at) {
-		char num[32];
-
-		snprintf(num, sizeof(num), "%20zu", frames);
-		memcpy(frames_at + 10, num, 20);
-	}
-	fp = ok ? fopen(s->o->truth, "w") : NULL;
-	if (ok && !fp) {
+		 "  \"frames\": %zu,\n",
+		 s->o->scenario, (unsigned long long)s->o->seed, s->o->linktype, s->o->snaplen,
+		 frames);
+	fp = fopen(s->o->truth, "w");
+	if (!fp) {
 		perror(s->o->truth);
-		ok = false;
+		return false;
 	}
-	if (fp) {
-		fwrite(json, 1, len, fp);
-		ok = fclose(fp) == 0 && ok;
+	gp_truth_write(fp, cfg, s->conv, s->nconv, s->ev, s->nev, extra);
+	if (fclose(fp) != 0) {
+		perror(s->o->truth);
+		return false;
 	}
-	free(json);
-	return ok;
+	return true;
 }

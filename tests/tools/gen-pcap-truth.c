@@ -2,13 +2,9 @@
  * gen-pcap truth: the flow rules of `ctflow convert`, restated from the
  * written contract and applied to the datagrams a scenario generated.
  *
- * Written for clarity, not speed (every sweep walks every open flow), and
- * strict: whenever a scenario produces a situation the contract does not
- * pin down (ties in eviction order, eviction of a lingering flow) it
- * refuses instead of guessing, so the golden expectations never encode a
- * guess. A flow whose record was just split by the active timeout and
- * that sends nothing more ends without another record: records always
- * carry packets.
+ * Written for clarity, not speed (every sweep walks every open flow). A
+ * flow whose record was just split by the active timeout and that sends
+ * nothing more ends without another record: records always carry packets.
  *
  * Rules, all on packet time:
  *  - before a datagram at time t is accounted: a flow lingering since c
@@ -20,8 +16,11 @@
  *    packet, the earlier acts first (the active one at a tie), so an
  *    active split there is followed by the idle end, without a record.
  *  - a datagram on a key with no open flow starts a flow; its sender is the
- *    initiator. At max_flows open flows the least recently active one is
- *    exported first (reason 5).
+ *    initiator. At max_flows flows (lingering ones included) one ends
+ *    first: the least recently active open flow (the earlier last packet
+ *    in input order; reason 5), unless the lingering flow that closed
+ *    first had its last packet at the same time or earlier: that one ends,
+ *    with reason 3 as it would have.
  *  - TCP FIN from both sides, or any RST, starts the linger; packets
  *    while lingering count; a SYN (without ACK) while lingering ends the
  *    flow (reason 3) and starts a new one with that SYN. A lingering flow
@@ -48,6 +47,7 @@ struct inst {
 	int flip;		/* 1 when the conversation's responder initiated it */
 	bool open, rec_open, closing, fin[2];
 	uint64_t last_us, close_us;
+	size_t last_order, close_order;	/* input order of the last, closing datagram */
 	uint8_t icmp_type, icmp_code;
 	struct rec cur;
 	struct rec *recs;
@@ -62,8 +62,6 @@ struct sim {
 	int *open_of;		/* conv -> open instance index or -1 */
 	int *count_of;		/* conv -> instances so far */
 	size_t nopen;
-	bool bad;
-	bool *bad_convs;	/* conversations with an open question, or NULL */
 };
 
 static int cmp_event(const void *a, const void *b)
@@ -73,16 +71,6 @@ static int cmp_event(const void *a, const void *b)
 	if (x->ts_us != y->ts_us)
 		return x->ts_us < y->ts_us ? -1 : 1;
 	return x->seq < y->seq ? -1 : x->seq > y->seq;
-}
-
-static void open_question(struct sim *s, const struct inst *f, uint64_t t, const char *what)
-{
-	fprintf(stderr, "gen-pcap: scenario bug: flow %s#%d at %llu us: %s "
-		"(the contract does not define this; change the scenario)\n",
-		s->convs[f->conv].name, f->number, (unsigned long long)t, what);
-	if (s->bad_convs)
-		s->bad_convs[f->conv] = true;
-	s->bad = true;
 }
 
 static void emit(struct inst *f, uint8_t reason)
@@ -126,10 +114,9 @@ static void sweep_one(struct sim *s, struct inst *f, uint64_t t)
 		finish(s, f, 1);
 }
 
-static void evict_lru(struct sim *s, uint64_t t)
+static void evict(struct sim *s)
 {
-	struct inst *lru = NULL;
-	bool tie = false;
+	struct inst *lru = NULL, *closed = NULL;
 	size_t i;
 
 	for (i = 0; i < s->nin; i++) {
@@ -137,18 +124,17 @@ static void evict_lru(struct sim *s, uint64_t t)
 
 		if (!f->open)
 			continue;
-		if (!lru || f->last_us < lru->last_us) {
+		if (f->closing) {
+			if (!closed || f->close_order < closed->close_order)
+				closed = f;
+		} else if (!lru || f->last_order < lru->last_order) {
 			lru = f;
-			tie = false;
-		} else if (f->last_us == lru->last_us) {
-			tie = true;
 		}
 	}
-	if (tie)
-		open_question(s, lru, t, "two least-recently-active flows tie for eviction");
-	if (lru->closing)
-		open_question(s, lru, t, "eviction picks a lingering flow");
-	finish(s, lru, 5);
+	if (closed && (!lru || closed->last_us <= lru->last_us))
+		finish(s, closed, 3);
+	else
+		finish(s, lru, 5);
 }
 
 static struct inst *new_inst(struct sim *s, const struct gp_event *e)
@@ -156,7 +142,7 @@ static struct inst *new_inst(struct sim *s, const struct gp_event *e)
 	struct inst *f;
 
 	if (s->cfg->max_flows && s->nopen >= s->cfg->max_flows)
-		evict_lru(s, e->ts_us);
+		evict(s);
 	if (s->nin == s->capin) {
 		s->capin = s->capin ? 2 * s->capin : 64;
 		s->in = realloc(s->in, s->capin * sizeof(*s->in));
@@ -177,7 +163,8 @@ static struct inst *new_inst(struct sim *s, const struct gp_event *e)
 	return f;
 }
 
-static void account(struct sim *s, const struct gp_event *e)
+/* @order: the datagram's place in the input */
+static void account(struct sim *s, const struct gp_event *e, size_t order)
 {
 	int idx = s->open_of[e->conv];
 	struct inst *f = idx >= 0 ? &s->in[idx] : new_inst(s, e);
@@ -203,6 +190,7 @@ static void account(struct sim *s, const struct gp_event *e)
 	f->cur.oc[d] += e->ip_len;
 	f->cur.fl[d] |= e->tcp_flags;
 	f->last_us = e->ts_us;
+	f->last_order = order;
 	if (s->convs[e->conv].proto != 6 || f->closing)
 		return;
 	if (e->tcp_flags & GP_TCP_FIN)
@@ -210,6 +198,7 @@ static void account(struct sim *s, const struct gp_event *e)
 	if ((e->tcp_flags & GP_TCP_RST) || (f->fin[0] && f->fin[1])) {
 		f->closing = true;
 		f->close_us = e->ts_us;
+		f->close_order = order;
 	}
 }
 
@@ -289,12 +278,11 @@ static void write_json(FILE *fp, const struct sim *s, size_t nev, const char *ex
 	fprintf(fp, "  ]\n}\n");
 }
 
-bool gp_truth_write(FILE *fp, const struct gp_truth_cfg *cfg,
+void gp_truth_write(FILE *fp, const struct gp_truth_cfg *cfg,
 		    const struct gp_conv *convs, size_t nconv,
-		    struct gp_event *ev, size_t nev, const char *extra,
-		    bool *ret_bad)
+		    struct gp_event *ev, size_t nev, const char *extra)
 {
-	struct sim s = { .cfg = cfg, .convs = convs, .bad_convs = ret_bad };
+	struct sim s = { .cfg = cfg, .convs = convs };
 	size_t i, j;
 
 	s.open_of = malloc(nconv * sizeof(int));
@@ -308,17 +296,15 @@ bool gp_truth_write(FILE *fp, const struct gp_truth_cfg *cfg,
 		for (j = 0; j < s.nin; j++)
 			if (s.in[j].open)
 				sweep_one(&s, &s.in[j], ev[i].ts_us);
-		account(&s, &ev[i]);
+		account(&s, &ev[i], i);
 	}
 	for (j = 0; j < s.nin; j++)
 		if (s.in[j].open)
 			finish(&s, &s.in[j], s.in[j].closing ? 3 : 4);
-	if (!s.bad)
-		write_json(fp, &s, nev, extra);
+	write_json(fp, &s, nev, extra);
 	for (j = 0; j < s.nin; j++)
 		free(s.in[j].recs);
 	free(s.in);
 	free(s.open_of);
 	free(s.count_of);
-	return !s.bad;
 }

@@ -142,13 +142,10 @@ struct gp_truth_cfg {
 
 /* Sorts @ev by (ts_us, seq), applies the rules and writes the truth JSON
  * to @fp. @extra is written verbatim inside the top-level object (may be
- * NULL). Returns false when the scenario hits a case the contract leaves
- * open (reported on stderr, nothing written); @ret_bad (nconv entries,
- * may be NULL) then marks the conversations involved. */
-bool gp_truth_write(FILE *fp, const struct gp_truth_cfg *cfg,
+ * NULL). */
+void gp_truth_write(FILE *fp, const struct gp_truth_cfg *cfg,
 		    const struct gp_conv *convs, size_t nconv,
-		    struct gp_event *ev, size_t nev, const char *extra,
-		    bool *ret_bad);
+		    struct gp_event *ev, size_t nev, const char *extra);
 
 /* ---- scripts: conversations, packets at chosen times (gen-pcap-script.c) ---- */
 
@@ -165,7 +162,6 @@ struct gp_frame {
 struct gp_conv_extra {
 	bool skip;		/* not on this link type: sends nothing */
 	bool reply_first;	/* ICMP: the initiator sends echo replies */
-	bool dropped;		/* removed after an open question (random scripts) */
 };
 
 struct gp_script {
@@ -180,7 +176,6 @@ struct gp_script {
 	uint64_t seq;
 	struct gp_rng rng;
 	bool zero_payload;		/* payloads all zero (fast, for huge scripts) */
-	bool drop_open_questions;	/* drop a conversation instead of failing */
 	uint8_t l4[70000], ip[70000], link[70100];
 };
 
