@@ -5,8 +5,7 @@
  *
  * Times are offsets from 2024-01-01T00:00:00Z in microseconds. The script
  * is laid out for the default timeouts (idle 30 s, active 120 s, linger
- * 2 s); other values still give exact truth as long as they do not create
- * a case the contract leaves open (the truth model refuses those).
+ * 2 s); other values give exact truth too, with other record splits.
  * Non-Ethernet link types drop the VLAN conversations and the ARP frames.
  *
  * Also here: golden-frag (fragment shapes beyond the basic ones: duplicates,
