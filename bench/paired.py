@@ -9,7 +9,7 @@ The ratio printed is time(A) / time(B): for A the bare loop and B the
 converter, the converter's share of the bare loop's speed. Each pair runs
 within a few seconds, so both commands see the same state of a shared
 machine; on the build VM single runs spread by +-25 % within minutes,
-while the median of 30 pairs moves by about 0.01 between runs of this.
+while the median of 30 pairs moved by 0.01-0.03 between runs of this.
 --prep CMD (split as the shell would) runs, untimed, before every timed command:
 bench/run.sh passes bench/mem-warm there, so that each command starts with
 the same memory state (see bench/mem-warm.c). Exits 1 when a command
