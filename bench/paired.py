@@ -22,19 +22,18 @@ import subprocess
 import sys
 
 
-def cpu_seconds(cmd, cpu, prep):
-    if prep:
-        done = subprocess.run(prep, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        if done.returncode != 0:
-            sys.stderr.write(done.stderr.decode(errors="replace"))
-            sys.exit(f"paired: --prep failed ({done.returncode}): {' '.join(prep)}")
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    done = subprocess.run(["taskset", "-c", str(cpu)] + cmd,
-                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+def run(cmd):
+    """Runs @cmd with its output discarded; exits 1, with its stderr, if it fails."""
+    done = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     if done.returncode != 0:
         sys.stderr.write(done.stderr.decode(errors="replace"))
         sys.exit(f"paired: failed ({done.returncode}): {' '.join(cmd)}")
+
+
+def cpu_seconds(cmd, cpu):
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    run(["taskset", "-c", str(cpu)] + cmd)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
@@ -57,8 +56,10 @@ def main():
         sys.exit("paired.py: need --pairs >= 4 and two commands")
     ta, tb = [], []
     for _ in range(opts.pairs):
-        ta.append(cpu_seconds(cmd_a, opts.cpu, prep))
-        tb.append(cpu_seconds(cmd_b, opts.cpu, prep))
+        for cmd, times in ((cmd_a, ta), (cmd_b, tb)):
+            if prep:
+                run(prep)
+            times.append(cpu_seconds(cmd, opts.cpu))
     ratios = [a / b for a, b in zip(ta, tb) if b > 0]
     q1, med, q3 = statistics.quantiles(ratios, n=4)
     print(f"{opts.pairs} back-to-back pairs, CPU time: {opts.label_a} "

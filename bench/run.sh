@@ -50,7 +50,8 @@ ninja -C build-bench >/dev/null
 CTFLOW=build-bench/src/ctflow
 GEN=build-bench/tests/tools/gen-pcap
 LOOP=build-bench/bench/pcap-loop
-MEMWARM=build-bench/bench/mem-warm
+MEM_WARM=""	# the memory warm-up command, empty when off
+if ((MEM_WARM_MIB > 0)); then MEM_WARM="build-bench/bench/mem-warm $MEM_WARM_MIB"; fi
 
 # The VM's DAMON reclaim drops page-cache pages it finds idle (tens of MB
 # within seconds), so the captures are read through once before every
@@ -59,7 +60,7 @@ MEMWARM=build-bench/bench/mem-warm
 # host for backing its pages (see the top of this file).
 warm() {
   cat "$OUT"/*.pcap >/dev/null
-  if ((MEM_WARM_MIB > 0)); then $MEMWARM "$MEM_WARM_MIB" >/dev/null; fi
+  if [[ -n $MEM_WARM ]]; then $MEM_WARM >/dev/null; fi
 }
 
 # time_cmd OUTVAR CMD...: elapsed seconds and max RSS (KiB) of CMD.
@@ -118,9 +119,7 @@ paired="(PAIRS=0: not run)"
 if ((PAIRS > 0)); then
   echo "== $PAIRS back-to-back pairs: bare loop, ctflow convert -o /dev/null (CPU time)" >&2
   warm
-  prep=""
-  if ((MEM_WARM_MIB > 0)); then prep="$MEMWARM $MEM_WARM_MIB"; fi
-  paired=$(/usr/bin/python3 bench/paired.py --pairs "$PAIRS" --cpu "$CPU" --prep "$prep" \
+  paired=$(/usr/bin/python3 bench/paired.py --pairs "$PAIRS" --cpu "$CPU" --prep "$MEM_WARM" \
     --label-a "bare loop" --label-b "ctflow convert" -- $LOOP "$OUT/bench.pcap" -- \
     $CTFLOW convert -q --no-progress --idle-timeout 60 -o /dev/null "$OUT/bench.pcap")
 fi
