@@ -14,6 +14,11 @@
 # Then PAIRS back-to-back pairs of the two give the median ratio of their
 # CPU times (bench/paired.py), the steadier statistic; the memory warm-up
 # below runs before each command of a pair as well.
+# Two captures of the same packets are converted: bench.pcap with frames
+# cut at 128 octets (headers only, as `tcpdump -s 128` writes: the least
+# reading per packet, so the hardest case for the ratio to the bare loop)
+# and full.pcap with whole frames (tcpdump's default snaplen), each
+# against the bare loop on the same file (FULL=0 skips the second).
 # Before every timed run, after the page cache, MEM_WARM_MIB (default
 # 512; 0: off) MiB of memory are faulted in and freed by bench/mem-warm:
 # this VM hands free 2 MiB blocks back to its host 2 s after they are
@@ -34,6 +39,7 @@ OUT=bench/out
 CPU=${CPU:-0}
 MEM_WARM_MIB=${MEM_WARM_MIB:-512}
 PAIRS=${PAIRS:-30}
+FULL=${FULL:-1}
 SINK_CPU=$(( $(nproc) > 1 ? (CPU + 1) % $(nproc) : CPU ))
 mkdir -p "$OUT"
 : >"$OUT/rounds.txt"
@@ -94,6 +100,12 @@ free_port() { /usr/bin/python3 -c 'import socket;s=socket.socket(socket.AF_INET,
 echo "== generating $PACKETS packets over $FLOWS flows" >&2
 [[ -f $OUT/bench.pcap ]] || $GEN --scenario bench --packets "$PACKETS" --flows "$FLOWS" \
   --out "$OUT/bench.pcap" --truth /dev/null
+if ((FULL)); then
+  [[ -f $OUT/full.pcap ]] || $GEN --scenario bench --packets "$PACKETS" --flows "$FLOWS" \
+    --snaplen 262144 --out "$OUT/full.pcap" --truth /dev/null
+else
+  rm -f "$OUT/full.pcap"	# warm() reads every capture in $OUT
+fi
 [[ -f $OUT/conc.pcap ]] || $GEN --scenario bench-concurrent --flows "$CONC" \
   --out "$OUT/conc.pcap" --truth /dev/null
 [[ -f $OUT/tiny.pcap ]] || $GEN --scenario bench-concurrent --flows 10 \
@@ -103,25 +115,33 @@ load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 port=$(free_port)
 taskset -c "$SINK_CPU" /usr/bin/python3 bench/udp-sink.py --port "$port" --idle 120 >"$OUT/sink-ctflow.json" &
 sink=$!; sleep 0.5
-loop="" ct_file="" ct_udp=""
+loop="" ct_file="" ct_udp="" loop_full="" ct_full=""
 for ((round = 1; round <= ROUNDS; round++)); do
   echo "== round $round/$ROUNDS: bare libpcap loop, ctflow convert -> /dev/null, -> UDP sink (unpaced)" >&2
   keep_best loop $LOOP "$OUT/bench.pcap"
   keep_best ct_file $CTFLOW convert -q --no-progress --idle-timeout 60 -o /dev/null "$OUT/bench.pcap"
   keep_best ct_udp $CTFLOW convert -q --no-progress --idle-timeout 60 --udp-rate 0 \
     -C "udp://127.0.0.1:$port" "$OUT/bench.pcap"
+  if ((FULL)); then
+    keep_best loop_full $LOOP "$OUT/full.pcap"
+    keep_best ct_full $CTFLOW convert -q --no-progress --idle-timeout 60 -o /dev/null "$OUT/full.pcap"
+  fi
 done
 kill -TERM $sink 2>/dev/null || true; wait $sink || true
 
 # Best-of and medians of a few long runs move with the shared machine's
 # state; PAIRS back-to-back pairs (0: skip) are the steadier statistic.
-paired="(PAIRS=0: not run)"
-if ((PAIRS > 0)); then
-  echo "== $PAIRS back-to-back pairs: bare loop, ctflow convert -o /dev/null (CPU time)" >&2
+pairs() {  # pairs CAPTURE: PAIRS back-to-back pairs on it, the summary on stdout
+  echo "== $PAIRS back-to-back pairs on $1: bare loop, ctflow convert -o /dev/null (CPU time)" >&2
   warm
-  paired=$(/usr/bin/python3 bench/paired.py --pairs "$PAIRS" --cpu "$CPU" --prep "$MEM_WARM" \
-    --label-a "bare loop" --label-b "ctflow convert" -- $LOOP "$OUT/bench.pcap" -- \
-    $CTFLOW convert -q --no-progress --idle-timeout 60 -o /dev/null "$OUT/bench.pcap")
+  /usr/bin/python3 bench/paired.py --pairs "$PAIRS" --cpu "$CPU" --prep "$MEM_WARM" \
+    --label-a "bare loop" --label-b "ctflow convert" -- $LOOP "$1" -- \
+    $CTFLOW convert -q --no-progress --idle-timeout 60 -o /dev/null "$1"
+}
+paired="(PAIRS=0: not run)" paired_full="(PAIRS=0 or FULL=0: not run)"
+if ((PAIRS > 0)); then
+  paired=$(pairs "$OUT/bench.pcap")
+  if ((FULL)); then paired_full=$(pairs "$OUT/full.pcap"); fi
 fi
 
 port=$(free_port)
@@ -143,24 +163,39 @@ load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
 /usr/bin/python3 - "$PACKETS" "$CONC" "$loop" "$ct_file" "$ct_udp" "$sf" "$base" "$conc" "$sfbase" "$sfconc" \
   "$ROUNDS" "$load_before" "$load_after" "$CPU" "$OUT/rounds.txt" "$MEM_WARM_MIB" "$paired" \
+  "${loop_full:-0 0}" "${ct_full:-0 0}" "$paired_full" \
   <<'PY' | tee "$OUT/results.md"
 import statistics
 import sys
 pk, conc = int(sys.argv[1]), int(sys.argv[2])
 rounds, load_before, load_after, cpu, rounds_file, mem_warm, paired = sys.argv[11:18]
+paired_full = sys.argv[20]
 per_round = {}
 for line in open(rounds_file):
     name, secs = line.split()
     per_round.setdefault(name, []).append(float(secs))
 def sr(s): a, b = s.split(); return float(a), int(b)
 loop, ctf, ctu, sf = (sr(x) for x in sys.argv[3:7])
+loopf, ctff = sr(sys.argv[18]), sr(sys.argv[19])
 base, cc, sfb, sfc = (sr(x) for x in sys.argv[7:11])
 pps = lambda t: pk / max(t[0], 1e-9)
+print("Frames cut at 128 octets (bench.pcap):")
+print()
 print(f"| run | seconds | packets/s | vs bare loop | vs softflowd |")
 print(f"|---|---:|---:|---:|---:|")
 for name, t in (("bare libpcap loop", loop), ("ctflow convert -o /dev/null", ctf),
                 ("ctflow convert -C udp (unpaced)", ctu), ("softflowd -r (UDP)", sf)):
     print(f"| {name} | {t[0]:.2f} | {pps(t):,.0f} | {pps(t)/pps(loop):.2f} | {pps(t)/pps(sf):.2f} |")
+print()
+if loopf[0] > 0:
+    print("The same packets, whole frames (full.pcap):")
+    print()
+    print(f"| run | seconds | packets/s | vs bare loop |")
+    print(f"|---|---:|---:|---:|")
+    for name, t in (("bare libpcap loop", loopf), ("ctflow convert -o /dev/null", ctff)):
+        print(f"| {name} | {t[0]:.2f} | {pps(t):,.0f} | {pps(t)/pps(loopf):.2f} |")
+else:
+    print("FULL=0: the whole-frame capture was not run.")
 per = (cc[1] - base[1]) * 1024 / conc
 sfper = (sfc[1] - sfb[1]) * 1024 / conc
 print()
@@ -181,4 +216,11 @@ mloop, mct = statistics.median(per_round["loop"]), statistics.median(per_round["
 print(f"Median times: bare loop {mloop:.2f} s, ctflow convert -o /dev/null {mct:.2f} s "
       f"({mloop / mct:.2f} of the bare loop).")
 print(f"Bare loop vs ctflow convert -o /dev/null, {paired}")
+def round_ratios(a, b):
+    r = [x / y for x, y in zip(per_round[a], per_round[b])]
+    return " ".join(f"{x:.2f}" for x in r) + f" (median {statistics.median(r):.2f})"
+if loopf[0] > 0:
+    print(f"Whole frames (the same packets, not cut at 128 octets), ctflow convert -o /dev/null vs "
+          f"the bare loop on that file, round by round: {round_ratios('loop_full', 'ct_full')}.")
+    print(f"Whole frames, bare loop vs ctflow convert -o /dev/null, {paired_full}")
 PY
