@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # ctflow convert vs softflowd vs a bare libpcap read loop, in one run.
 #
-#   bench/run.sh [PACKETS] [FLOWS] [CONCURRENT_FLOWS]   (ROUNDS=5, PAIRS=30 by default)
+#   bench/run.sh [PACKETS] [FLOWS] [CONCURRENT_FLOWS]   (ROUNDS=5, PAIRS=30, FULL=1 by default)
 #
 # Builds a release tree in build-bench/, generates the captures with
 # tests/tools/gen-pcap, and prints a markdown table of packets/s, the ratios
