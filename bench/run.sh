@@ -65,7 +65,7 @@ if ((MEM_WARM_MIB > 0)); then MEM_WARM="build-bench/bench/mem-warm $MEM_WARM_MIB
 # Then memory is faulted in and freed, so that no contender pays the
 # host for backing its pages (see the top of this file).
 warm() {
-  cat "$OUT"/*.pcap >/dev/null
+  cat "${CAPTURES[@]}" >/dev/null
   if [[ -n $MEM_WARM ]]; then $MEM_WARM >/dev/null; fi
 }
 
@@ -100,11 +100,11 @@ free_port() { /usr/bin/python3 -c 'import socket;s=socket.socket(socket.AF_INET,
 echo "== generating $PACKETS packets over $FLOWS flows" >&2
 [[ -f $OUT/bench.pcap ]] || $GEN --scenario bench --packets "$PACKETS" --flows "$FLOWS" \
   --out "$OUT/bench.pcap" --truth /dev/null
+CAPTURES=("$OUT/bench.pcap" "$OUT/conc.pcap" "$OUT/tiny.pcap")	# what warm() reads
 if ((FULL)); then
   [[ -f $OUT/full.pcap ]] || $GEN --scenario bench --packets "$PACKETS" --flows "$FLOWS" \
     --snaplen 262144 --out "$OUT/full.pcap" --truth /dev/null
-else
-  rm -f "$OUT/full.pcap"	# warm() reads every capture in $OUT
+  CAPTURES+=("$OUT/full.pcap")
 fi
 [[ -f $OUT/conc.pcap ]] || $GEN --scenario bench-concurrent --flows "$CONC" \
   --out "$OUT/conc.pcap" --truth /dev/null
@@ -208,17 +208,16 @@ print(f"Best of {rounds} interleaved rounds (softflowd: of 3), all on CPU {cpu};
       f"{load_before} before, {load_after} after; page cache warmed and "
       + (f"{mem_warm} MiB of memory faulted in before every run." if int(mem_warm) > 0
          else "memory not pre-faulted (MEM_WARM_MIB=0)."))
-ratios = [l / c for l, c in zip(per_round["loop"], per_round["ct_file"])]
+def round_ratios(a, b):
+    r = [x / y for x, y in zip(per_round[a], per_round[b])]
+    return " ".join(f"{x:.2f}" for x in r) + f" (median {statistics.median(r):.2f})"
 print(f"ctflow convert -o /dev/null vs bare loop, round by round: "
-      + " ".join(f"{r:.2f}" for r in ratios) + f" (median {statistics.median(ratios):.2f}).")
+      f"{round_ratios('loop', 'ct_file')}.")
 # best-of picks each side's luckiest run; the medians' ratio is steadier
 mloop, mct = statistics.median(per_round["loop"]), statistics.median(per_round["ct_file"])
 print(f"Median times: bare loop {mloop:.2f} s, ctflow convert -o /dev/null {mct:.2f} s "
       f"({mloop / mct:.2f} of the bare loop).")
 print(f"Bare loop vs ctflow convert -o /dev/null, {paired}")
-def round_ratios(a, b):
-    r = [x / y for x, y in zip(per_round[a], per_round[b])]
-    return " ".join(f"{x:.2f}" for x in r) + f" (median {statistics.median(r):.2f})"
 if loopf[0] > 0:
     print(f"Whole frames (the same packets, not cut at 128 octets), ctflow convert -o /dev/null vs "
           f"the bare loop on that file, round by round: {round_ratios('loop_full', 'ct_full')}.")
