@@ -56,6 +56,8 @@ ninja -C build-bench >/dev/null
 CTFLOW=build-bench/src/ctflow
 GEN=build-bench/tests/tools/gen-pcap
 LOOP=build-bench/bench/pcap-loop
+# ctflow convert as every timed run of it starts (rounds and pairs alike)
+CONVERT=("$CTFLOW" convert -q --no-progress --idle-timeout 60)
 MEM_WARM=""	# the memory warm-up command, empty when off
 if ((MEM_WARM_MIB > 0)); then MEM_WARM="build-bench/bench/mem-warm $MEM_WARM_MIB"; fi
 
@@ -119,12 +121,11 @@ loop="" ct_file="" ct_udp="" loop_full="" ct_full=""
 for ((round = 1; round <= ROUNDS; round++)); do
   echo "== round $round/$ROUNDS: bare libpcap loop, ctflow convert -> /dev/null, -> UDP sink (unpaced)" >&2
   keep_best loop $LOOP "$OUT/bench.pcap"
-  keep_best ct_file $CTFLOW convert -q --no-progress --idle-timeout 60 -o /dev/null "$OUT/bench.pcap"
-  keep_best ct_udp $CTFLOW convert -q --no-progress --idle-timeout 60 --udp-rate 0 \
-    -C "udp://127.0.0.1:$port" "$OUT/bench.pcap"
+  keep_best ct_file "${CONVERT[@]}" -o /dev/null "$OUT/bench.pcap"
+  keep_best ct_udp "${CONVERT[@]}" --udp-rate 0 -C "udp://127.0.0.1:$port" "$OUT/bench.pcap"
   if ((FULL)); then
     keep_best loop_full $LOOP "$OUT/full.pcap"
-    keep_best ct_full $CTFLOW convert -q --no-progress --idle-timeout 60 -o /dev/null "$OUT/full.pcap"
+    keep_best ct_full "${CONVERT[@]}" -o /dev/null "$OUT/full.pcap"
   fi
 done
 kill -TERM $sink 2>/dev/null || true; wait $sink || true
@@ -136,7 +137,7 @@ pairs() {  # pairs CAPTURE: PAIRS back-to-back pairs on it, the summary on stdou
   warm
   /usr/bin/python3 bench/paired.py --pairs "$PAIRS" --cpu "$CPU" --prep "$MEM_WARM" \
     --label-a "bare loop" --label-b "ctflow convert" -- $LOOP "$1" -- \
-    $CTFLOW convert -q --no-progress --idle-timeout 60 -o /dev/null "$1"
+    "${CONVERT[@]}" -o /dev/null "$1"
 }
 paired="(PAIRS=0: not run)" paired_full="(PAIRS=0 or FULL=0: not run)"
 if ((PAIRS > 0)); then
